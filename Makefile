@@ -1,0 +1,46 @@
+# vaxclean: the README's two commands are `make run` and `make test`; each sets itself up.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE :=
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+
+SCENARIO ?=
+WAREHOUSE ?= $(CURDIR)/var/warehouse
+PEOPLE ?= 20000
+SEED ?= 7
+
+.PHONY: setup run test lint evaluate airflow scenario clean
+
+setup: $(STAMP)
+
+# (Re)install only when the venv is missing or requirements.txt changed.
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements.txt
+	@echo "$(CURDIR)/plugins" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/vaxclean.pth
+	@touch $(STAMP)
+
+run: setup
+	$(PY) -m vaxclean.cli run --warehouse "$(WAREHOUSE)" $(if $(SCENARIO),--scenario "$(SCENARIO)",--people $(PEOPLE) --seed $(SEED))
+
+evaluate: setup
+	$(PY) -m vaxclean.evaluate --warehouse "$(WAREHOUSE)" $(if $(SCENARIO),--scenario "$(SCENARIO)",--scenario "$(WAREHOUSE)/demo_scenario")
+
+airflow: setup
+	$(PY) -m vaxclean.cli airflow --warehouse "$(WAREHOUSE)" $(if $(SCENARIO),--scenario "$(SCENARIO)",)
+
+scenario: setup
+	$(PY) -m vaxclean.scenario generate --out "$(WAREHOUSE)/demo_scenario" --people $(PEOPLE) --seed $(SEED)
+
+lint: setup
+	$(VENV)/bin/ruff check plugins dags tests
+
+test: setup lint
+	$(VENV)/bin/pytest -q tests
+
+clean:
+	rm -rf var dbt_project/target dbt_project/logs

@@ -1,0 +1,72 @@
+"""Configuration: every setting comes from an environment variable, with its default here.
+
+| variable | default | meaning |
+|---|---|---|
+| VAXCLEAN_LANDING_DIR | ./var/landing | where file sources land (site_batches/, hotline/, population/, police_returns/) |
+| VAXCLEAN_WAREHOUSE_DIR | ./var/warehouse | raw/ Parquet lake, warehouse.duckdb, published/ |
+| VAXCLEAN_PLATFORM_CONN_ID | vaccination_platform | Airflow connection of the platform API (token in the password) |
+| VAXCLEAN_FEEDBACK_CONN_ID | feedback_portal | Airflow connection of the feedback portal API |
+| VAXCLEAN_API_PAGE_LIMIT | 5000 | page size asked of the APIs |
+| VAXCLEAN_API_TIMEOUT_S | 30 | per-request timeout |
+| VAXCLEAN_API_MAX_RETRIES | 6 | retries of a 429/5xx/timeout before the task fails |
+| VAXCLEAN_QUARANTINE_MAX_SHARE | 0.05 | soft gate: share of a load allowed in quarantine |
+| VAXCLEAN_DUCKDB_THREADS | 2 | DuckDB threads for the build |
+| VAXCLEAN_DUCKDB_MEMORY_LIMIT | 6GB | DuckDB memory limit for the build |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "")
+    return value if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    warehouse_dir: Path
+    platform_conn_id: str
+    feedback_conn_id: str
+    api_page_limit: int
+    api_timeout_s: float
+    api_max_retries: int
+    quarantine_max_share: float
+    duckdb_threads: int
+    duckdb_memory_limit: str
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.warehouse_dir / "raw"
+
+    @property
+    def warehouse_db(self) -> Path:
+        return self.warehouse_dir / "warehouse.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.warehouse_dir / "published"
+
+
+def settings() -> Settings:
+    """Read the settings now (not at import time), so tests and tasks can set the environment."""
+    return Settings(
+        landing_dir=Path(_env("VAXCLEAN_LANDING_DIR", str(PROJECT_ROOT / "var" / "landing"))).resolve(),
+        warehouse_dir=Path(_env("VAXCLEAN_WAREHOUSE_DIR", str(PROJECT_ROOT / "var" / "warehouse"))).resolve(),
+        platform_conn_id=_env("VAXCLEAN_PLATFORM_CONN_ID", "vaccination_platform"),
+        feedback_conn_id=_env("VAXCLEAN_FEEDBACK_CONN_ID", "feedback_portal"),
+        api_page_limit=int(_env("VAXCLEAN_API_PAGE_LIMIT", "5000")),
+        api_timeout_s=float(_env("VAXCLEAN_API_TIMEOUT_S", "30")),
+        api_max_retries=int(_env("VAXCLEAN_API_MAX_RETRIES", "6")),
+        quarantine_max_share=float(_env("VAXCLEAN_QUARANTINE_MAX_SHARE", "0.05")),
+        duckdb_threads=int(_env("VAXCLEAN_DUCKDB_THREADS", "2")),
+        duckdb_memory_limit=_env("VAXCLEAN_DUCKDB_MEMORY_LIMIT", "6GB"),
+    )

@@ -1,0 +1,1 @@
+"""vaxclean.publish"""
