@@ -1,0 +1,76 @@
+"""
+### build_warehouse
+
+Builds the warehouse whenever its raw inputs change (an asset event from any intake DAG), one build at
+a time (DuckDB has one writer): raw gate → dbt staging (+ tests) → staging gate → dbt intermediate and
+marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` and Parquet.
+A failing gate fails its task with a report (also under `<warehouse>/gate_reports/<run_id>/`) and
+nothing is published: BI tools keep reading the last good file.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, AssetAny, dag, task
+
+from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS
+
+
+@dag(
+    schedule=AssetAny(*(Asset(name) for name in RAW_ASSETS.values())),
+    start_date=pendulum.datetime(2021, 3, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["vaxclean", "warehouse", "dbt", "quality"],
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=1)},
+)
+def build_warehouse():
+    @task(retries=0)
+    def gate_raw(run_id=None) -> dict:
+        from vaxclean.build import gate
+
+        return gate("raw", run_id)
+
+    @task
+    def build_staging(run_id=None) -> dict:
+        from vaxclean.build import build_layer
+
+        return build_layer("staging", run_id)
+
+    @task(retries=0)
+    def gate_staging(run_id=None) -> dict:
+        from vaxclean.build import gate
+
+        return gate("staging", run_id)
+
+    @task
+    def build_marts(run_id=None) -> dict:
+        from vaxclean.build import build_layer
+
+        return build_layer("marts", run_id)
+
+    @task(retries=0)
+    def gate_marts(run_id=None) -> dict:
+        from vaxclean.build import gate
+
+        return gate("marts", run_id)
+
+    @task(outlets=[Asset(PUBLISHED_ASSET)])
+    def publish(raw: dict, staging: dict, staging_gate: dict, marts: dict, marts_gate: dict, run_id=None) -> dict:
+        from vaxclean.build import publish_marts
+
+        info = {"gates": {"raw": raw, "staging": staging_gate, "marts": marts_gate},
+                "builds": {"staging": staging, "marts": marts}}
+        return publish_marts(run_id, info)
+
+    raw = gate_raw()
+    staging = build_staging()
+    staging_gate = gate_staging()
+    marts = build_marts()
+    marts_gate = gate_marts()
+    raw >> staging >> staging_gate >> marts >> marts_gate
+    publish(raw, staging, staging_gate, marts, marts_gate)
+
+
+build_warehouse()

@@ -1,0 +1,48 @@
+"""
+### extract_feedback
+
+Polls the feedback portal API hourly for tickets updated in the run's data interval
+(`updated_since` = interval start, `updated_until` = interval end) and writes them, as received, to the
+raw layer (`raw/feedback_tickets/`, one file per interval, so a re-run replaces it).
+Trigger with conf `{"updated_since": "...", "updated_until": "..."}` to backfill or replay a window.
+Connection: `feedback_portal` (host/port/schema, token in the password).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+
+from vaxclean.orchestration import RAW_ASSETS
+
+
+@dag(
+    # A data-interval timetable: each run asks for exactly [interval start, interval end).
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2021, 3, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["vaxclean", "extract", "api", "complaints"],
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
+    params={
+        "updated_since": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval start"),
+        "updated_until": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval end"),
+    },
+)
+def extract_feedback():
+    @task(outlets=[Asset(RAW_ASSETS["feedback_tickets"])])
+    def extract_tickets(data_interval_start=None, data_interval_end=None, params=None) -> dict:
+        from airflow.sdk import BaseHook
+
+        from vaxclean.config import settings
+        from vaxclean.orchestration import extract_api_window
+
+        conn = BaseHook.get_connection(settings().feedback_conn_id)
+        return extract_api_window(endpoint="tickets", conn=conn, interval_start=data_interval_start,
+                                  interval_end=data_interval_end, params=params)
+
+    extract_tickets()
+
+
+extract_feedback()

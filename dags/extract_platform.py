@@ -1,0 +1,48 @@
+"""
+### extract_platform
+
+Polls the vaccination platform API hourly for records updated in the run's data interval
+(`updated_since` = interval start, `updated_until` = interval end) and writes them, as received, to the
+raw layer (`raw/platform_immunizations/`, one file per interval, so a re-run replaces it).
+Trigger with conf `{"updated_since": "...", "updated_until": "..."}` to backfill or replay a window.
+Connection: `vaccination_platform` (host/port/schema, token in the password).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+
+from vaxclean.orchestration import RAW_ASSETS
+
+
+@dag(
+    # A data-interval timetable: each run asks for exactly [interval start, interval end).
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2021, 3, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["vaxclean", "extract", "api"],
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
+    params={
+        "updated_since": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval start"),
+        "updated_until": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval end"),
+    },
+)
+def extract_platform():
+    @task(outlets=[Asset(RAW_ASSETS["platform_immunizations"])])
+    def extract_immunizations(data_interval_start=None, data_interval_end=None, params=None) -> dict:
+        from airflow.sdk import BaseHook
+
+        from vaxclean.config import settings
+        from vaxclean.orchestration import extract_api_window
+
+        conn = BaseHook.get_connection(settings().platform_conn_id)
+        return extract_api_window(endpoint="immunizations", conn=conn, interval_start=data_interval_start,
+                                  interval_end=data_interval_end, params=params)
+
+    extract_immunizations()
+
+
+extract_platform()

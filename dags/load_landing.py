@@ -1,0 +1,62 @@
+"""
+### load_landing
+
+Watches the landing directory (`VAXCLEAN_LANDING_DIR`) every 15 minutes and loads what is new into the
+raw layer: offline site batches, hotline call logs, population snapshots and police returns.
+Files are registered by path and SHA-256: a file seen before is not loaded again, a changed file is
+a new version, an unreadable file or row goes to quarantine with its reason. A source with nothing
+new is skipped, so the warehouse build is triggered only by real changes.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from vaxclean.orchestration import RAW_ASSETS
+
+
+def _load(source: str) -> dict:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from vaxclean.orchestration import load_landing_source
+
+    result = load_landing_source(source)
+    if not result.get("files_loaded"):
+        raise AirflowSkipException(f"{source}: nothing new in the landing directory")
+    return result
+
+
+@dag(
+    schedule="*/15 * * * *",
+    start_date=pendulum.datetime(2021, 3, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["vaxclean", "extract", "files"],
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=1)},
+)
+def load_landing():
+    @task(outlets=[Asset(RAW_ASSETS["site_batch_rows"])])
+    def load_site_batches() -> dict:
+        return _load("site_batches")
+
+    @task(outlets=[Asset(RAW_ASSETS["hotline_calls"])])
+    def load_hotline() -> dict:
+        return _load("hotline")
+
+    @task(outlets=[Asset(RAW_ASSETS["population"])])
+    def load_population() -> dict:
+        return _load("population")
+
+    @task(outlets=[Asset(RAW_ASSETS["police_returns"])])
+    def load_police_returns() -> dict:
+        return _load("police_returns")
+
+    load_site_batches()
+    load_hotline()
+    load_population()
+    load_police_returns()
+
+
+load_landing()

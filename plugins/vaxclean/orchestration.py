@@ -1,0 +1,107 @@
+"""What the DAGs share, kept free of Airflow imports so that it is testable on its own.
+
+Asset names: each intake task emits an event on its raw table's asset when it loaded something new;
+the warehouse build DAG is scheduled on any of them, so it runs whenever its raw inputs change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+RAW_ASSETS: dict[str, str] = {
+    "platform_immunizations": "vaxclean_raw_platform_immunizations",
+    "feedback_tickets": "vaxclean_raw_feedback_tickets",
+    "site_batch_rows": "vaxclean_raw_site_batch_rows",
+    "hotline_calls": "vaxclean_raw_hotline_calls",
+    "population": "vaxclean_raw_population",
+    "police_returns": "vaxclean_raw_police_returns",
+}
+PUBLISHED_ASSET = "vaxclean_published_marts"
+
+
+def parse_utc(value: str | datetime | None) -> datetime | None:
+    """An ISO-8601 string or datetime as an aware UTC datetime (naive input is taken as UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def extraction_window(
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    updated_since: str | None = None,
+    updated_until: str | None = None,
+) -> tuple[datetime, datetime]:
+    """The `[since, until)` window an extraction run asks the API for.
+
+    Scheduled runs use their data interval; a run triggered with `updated_since`/`updated_until`
+    (a backfill or a replay of history) uses those. A manual run with an empty interval falls back
+    to the hour before its logical end, like a scheduled run at that time.
+    """
+    end = parse_utc(updated_until) or parse_utc(interval_end) or datetime.now(UTC)
+    start = parse_utc(updated_since) or parse_utc(interval_start)
+    if start is None or start >= end:
+        start = end - timedelta(hours=1)
+    return start, end
+
+
+def api_base_url(*, host: str | None, port: int | None, schema: str | None, extra: dict | None = None) -> str:
+    """Base URL of an HTTP API from an Airflow connection's fields (`extra.base_url` wins)."""
+    if extra and extra.get("base_url"):
+        return str(extra["base_url"]).rstrip("/")
+    if not host:
+        raise ValueError("the API connection has no host")
+    if "://" in host:
+        base = host
+    else:
+        base = f"{schema or 'http'}://{host}"
+    return f"{base}:{port}".rstrip("/") if port else base.rstrip("/")
+
+
+def extract_api_window(
+    *,
+    endpoint: str,
+    conn: object,
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    params: dict | None,
+) -> dict:
+    """The body of an API extraction task: the connection's URL and token, the window, one raw file.
+
+    `conn` is anything with an Airflow connection's attributes (host, port, schema, password,
+    extra_dejson), so that this runs and is tested without Airflow.
+    """
+    from vaxclean.config import settings
+    from vaxclean.extract.api import extract_interval
+
+    params = params or {}
+    since, until = extraction_window(interval_start, interval_end, params.get("updated_since"),
+                                     params.get("updated_until"))
+    base_url = api_base_url(host=getattr(conn, "host", None), port=getattr(conn, "port", None),
+                            schema=getattr(conn, "schema", None), extra=getattr(conn, "extra_dejson", None))
+    return extract_interval(base_url=base_url, token=getattr(conn, "password", None) or "", endpoint=endpoint,
+                            since=since, until=until, raw_dir=settings().raw_dir)
+
+
+LANDING_LOADERS: dict[str, str] = {
+    "site_batches": "vaxclean.load.site_batches:load_site_batches",
+    "hotline": "vaxclean.load.hotline:load_hotline",
+    "population": "vaxclean.load.population:load_population",
+    "police_returns": "vaxclean.load.police_returns:load_police_returns",
+}
+
+
+def load_landing_source(source: str) -> dict:
+    """Load one landing-file source into the raw layer; returns the loader's counts."""
+    import importlib
+
+    from vaxclean.config import settings
+
+    module_name, func_name = LANDING_LOADERS[source].split(":")
+    loader = getattr(importlib.import_module(module_name), func_name)
+    cfg = settings()
+    return loader(cfg.landing_dir, cfg.raw_dir)

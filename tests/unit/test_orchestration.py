@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from vaxclean.orchestration import api_base_url, extraction_window, parse_utc
+
+
+def test_window_is_the_data_interval_by_default():
+    s, e = datetime(2021, 9, 1, 10, tzinfo=UTC), datetime(2021, 9, 1, 11, tzinfo=UTC)
+    assert extraction_window(s, e) == (s, e)
+
+
+def test_window_params_override_for_backfills():
+    s, e = extraction_window(None, None, "2021-03-01T00:00:00Z", "2022-09-01T00:00:00+00:00")
+    assert s == datetime(2021, 3, 1, tzinfo=UTC) and e == datetime(2022, 9, 1, tzinfo=UTC)
+
+
+def test_empty_manual_interval_falls_back_to_the_last_hour():
+    e = datetime(2021, 9, 1, 11, tzinfo=UTC)
+    s, e2 = extraction_window(e, e)
+    assert e2 == e and (e - s).total_seconds() == 3600
+
+
+def test_naive_timestamps_are_utc():
+    assert parse_utc("2021-09-01T10:00:00") == datetime(2021, 9, 1, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "url"),
+    [
+        ({"host": "127.0.0.1", "port": 8000, "schema": "http"}, "http://127.0.0.1:8000"),
+        ({"host": "api.example.vn", "port": None, "schema": "https"}, "https://api.example.vn"),
+        ({"host": "http://10.0.0.5", "port": 81, "schema": None}, "http://10.0.0.5:81"),
+        ({"host": None, "port": None, "schema": None, "extra": {"base_url": "https://x/y/"}}, "https://x/y"),
+    ],
+)
+def test_api_base_url(kwargs, url):
+    assert api_base_url(**kwargs) == url
+
+
+def test_api_base_url_needs_a_host():
+    with pytest.raises(ValueError, match="no host"):
+        api_base_url(host=None, port=None, schema=None)
