@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, AssetAny, dag, task
 
-from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS
+from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS, default_args
 
 
 @dag(
@@ -23,7 +23,7 @@ from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS
     max_active_runs=1,
     doc_md=__doc__,
     tags=["vaxclean", "warehouse", "dbt", "quality"],
-    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=1)},
+    default_args=default_args(retry_minutes=1),
 )
 def build_warehouse():
     @task(retries=0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
-from vaxclean.orchestration import RAW_ASSETS
+from vaxclean.orchestration import RAW_ASSETS, default_args
 
 
 @dag(
@@ -24,7 +24,7 @@ from vaxclean.orchestration import RAW_ASSETS
     max_active_runs=1,
     doc_md=__doc__,
     tags=["vaxclean", "extract", "api"],
-    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
+    default_args=default_args(retry_minutes=2),
     params={
         "updated_since": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval start"),
         "updated_until": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval end"),

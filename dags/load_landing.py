@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from vaxclean.orchestration import RAW_ASSETS
+from vaxclean.orchestration import RAW_ASSETS, default_args
 
 
 def _load(source: str) -> dict:
@@ -34,7 +34,7 @@ def _load(source: str) -> dict:
     max_active_runs=1,
     doc_md=__doc__,
     tags=["vaxclean", "extract", "files"],
-    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=1)},
+    default_args=default_args(retry_minutes=1),
 )
 def load_landing():
     @task(outlets=[Asset(RAW_ASSETS["site_batch_rows"])])

@@ -6,6 +6,7 @@ the warehouse build DAG is scheduled on any of them, so it runs whenever its raw
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 RAW_ASSETS: dict[str, str] = {
@@ -17,6 +18,12 @@ RAW_ASSETS: dict[str, str] = {
     "police_returns": "vaxclean_raw_police_returns",
 }
 PUBLISHED_ASSET = "vaxclean_published_marts"
+
+
+def default_args(retry_minutes: float = 2) -> dict:
+    """Task defaults of every DAG: retries from VAXCLEAN_TASK_RETRIES (default 2; `make run` sets 0 to fail fast)."""
+    return {"retries": int(os.environ.get("VAXCLEAN_TASK_RETRIES") or 2),
+            "retry_delay": timedelta(minutes=retry_minutes), "retry_exponential_backoff": True}
 
 
 def parse_utc(value: str | datetime | None) -> datetime | None:
