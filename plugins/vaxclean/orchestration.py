@@ -95,10 +95,10 @@ def extract_api_window(
 
 
 LANDING_LOADERS: dict[str, str] = {
-    "site_batches": "vaxclean.load.site_batches:load_site_batches",
-    "hotline": "vaxclean.load.hotline:load_hotline",
-    "population": "vaxclean.load.population:load_population",
-    "police_returns": "vaxclean.load.police_returns:load_police_returns",
+    "site_batches": "vaxclean.load:load_site_batches",
+    "hotline": "vaxclean.load:load_hotline",
+    "population": "vaxclean.load:load_population",
+    "police_returns": "vaxclean.load:load_police_returns",
 }
 
 

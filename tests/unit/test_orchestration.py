@@ -43,3 +43,22 @@ def test_api_base_url(kwargs, url):
 def test_api_base_url_needs_a_host():
     with pytest.raises(ValueError, match="no host"):
         api_base_url(host=None, port=None, schema=None)
+
+
+def test_every_landing_loader_resolves():
+    import importlib
+
+    from vaxclean.orchestration import LANDING_LOADERS
+
+    for target in LANDING_LOADERS.values():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func))
+
+
+def test_landing_source_with_nothing_new_loads_nothing(tmp_path, monkeypatch):
+    from vaxclean.orchestration import load_landing_source
+
+    monkeypatch.setenv("VAXCLEAN_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("VAXCLEAN_WAREHOUSE_DIR", str(tmp_path / "wh"))
+    (tmp_path / "landing" / "hotline").mkdir(parents=True)
+    assert not load_landing_source("hotline").get("files_loaded")

@@ -1,0 +1,68 @@
+"""Population snapshots: DuckDB copy per file, snapshots kept, re-runs skipped, bad files quarantined."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vaxclean.load import load_population
+
+
+def _snapshot(rows: int, offset: int = 0) -> pa.Table:
+    ids = [f"0193{i + offset:08d}" for i in range(rows)]
+    return pa.table({
+        "citizen_id": ids,
+        "old_id_number": [None] * rows,
+        "full_name": ["Hoàng Văn Thụ"] * rows,
+        "date_of_birth": pa.array([date(1980, 1, 1)] * rows, pa.date32()),
+        "birth_year_only": [True] * rows,
+        "gender": ["male"] * rows,
+        "province_code": ["19"] * rows,
+        "district_code": ["164"] * rows,
+        "commune_code": ["05434"] * rows,
+        "phone": [None] * rows,
+        "status": ["active"] * rows,
+    })
+
+
+def _write(path: Path, table: pa.Table) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def test_two_snapshots_are_kept_and_reloads_are_skipped(dirs):
+    landing, raw = dirs
+    _write(landing / "population" / "2022-01-01" / "part-0.parquet", _snapshot(50))
+    _write(landing / "population" / "2022-01-01" / "part-1.parquet", _snapshot(30, offset=50))
+    first = load_population(landing, raw)
+    _write(landing / "population" / "2022-06-01" / "part-0.parquet", _snapshot(60))
+    second = load_population(landing, raw)
+
+    assert (first["files_loaded"], first["rows_loaded"]) == (2, 80)
+    assert (second["files_loaded"], second["files_unchanged"], second["rows_loaded"]) == (1, 2, 60)
+    loaded = pq.read_table(raw / "population" / "snapshot_date=2022-01-01")
+    assert loaded.num_rows == 80
+    newer = pq.read_table(raw / "population" / "snapshot_date=2022-06-01" / "part-0.parquet")
+    assert newer.schema.field("_loaded_at").type == pa.timestamp("us", tz="UTC")
+    row = newer.slice(0, 1).to_pylist()[0]
+    assert row["_snapshot_date"] == date(2022, 6, 1) and row["_file_path"] == "population/2022-06-01/part-0.parquet"
+    assert row["citizen_id"] == "019300000000" and row["_load_id"].startswith("population:")
+    audits = [r for f in (raw / "load_audit" / "population").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
+    assert sorted(a["received"] for a in audits) == [30, 50, 60]
+    assert all(a["received"] == a["loaded"] for a in audits)
+
+
+def test_snapshot_with_a_missing_column_is_quarantined(dirs):
+    landing, raw = dirs
+    _write(landing / "population" / "2022-01-01" / "part-0.parquet", _snapshot(5).drop_columns(["status"]))
+
+    counts = load_population(landing, raw)
+
+    assert (counts["files_loaded"], counts["files_quarantined"]) == (0, 1)
+    [reason] = [r["reason"] for f in (raw / "quarantine" / "population").glob("*.parquet")
+                for r in pq.read_table(f).to_pylist()]
+    assert "status" in reason
+    assert not (raw / "population" / "snapshot_date=2022-01-01").exists()
