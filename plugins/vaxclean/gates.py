@@ -1,0 +1,534 @@
+"""Quality gates between layers: validate a layer's tables with its pandera schemas, plus the
+checks that span tables (quarantine share of a load, conservation of dose records into the marts).
+
+`run_gate(layer, ...)` reads every table of the layer with DuckDB (read-only) into polars via Arrow,
+validates with `lazy=True` so that every failure is reported, writes a JSON report and a readable
+text summary to `<warehouse>/gate_reports/<run_id>/<layer>.json|.txt`, and raises `GateFailed` (whose
+message is the summary) when a hard check fails or a soft check exceeds its threshold.
+
+Hard checks are the contract: a single failing row fails the gate. Soft checks (`raise_warning=True`
+checks in the schemas, and the quarantine share) fail the gate only above their threshold; below it
+they are reported as warnings. Personal values in examples are masked (first character + length).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import os
+import re
+import time
+import uuid
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaErrors, SchemaWarning
+
+from vaxclean.config import settings
+from vaxclean.raw.layout import safe_name, table_dir, table_glob
+from vaxclean.schemas._common import CHECK_COLUMNS, PERSONAL_COLUMNS, mask, soft_max_share
+from vaxclean.schemas.marts import MART_MODELS, mart_key
+from vaxclean.schemas.raw import RAW_KEYS, RAW_MODELS
+from vaxclean.schemas.staging import STAGING_KEYS, STAGING_MODELS
+
+logger = logging.getLogger(__name__)
+
+LAYERS = ("raw", "staging", "marts")
+EXAMPLES_PER_CHECK = 3
+CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", "quarantine_share_per_load")
+
+# Conservation: every live received dose record appears exactly once in the reconciliation mart.
+# The live records (newest version, tombstones excluded) come from the intermediate model that
+# unions them; LIVE_DOSE_KEYS_FROM_STAGING_SQL derives them from staging instead. run_gate takes
+# `live_dose_keys_sql` to override.
+DOSE_RECONCILIATION_RELATION = "marts.dose_reconciliation"
+LIVE_DOSES_RELATION = "intermediate.int_dose_records_unioned"
+LIVE_DOSE_KEYS_SQL = f"select source, source_record_id from {LIVE_DOSES_RELATION}"
+PLATFORM_DOSES_RELATION = "staging.stg_platform__immunizations"
+SITE_BATCH_DOSES_RELATION = "staging.stg_site_batches__batch_rows"
+LIVE_DOSE_KEYS_FROM_STAGING_SQL = f"""
+select 'platform' as source, record_id as source_record_id
+from {PLATFORM_DOSES_RELATION}
+qualify row_number() over (partition by record_id order by updated_at desc nulls last) = 1
+    and not coalesce(is_deleted, false)
+union all
+select distinct 'site_batch' as source, source_record_id
+from {SITE_BATCH_DOSES_RELATION}
+"""
+
+Severity = Literal["hard", "soft"]
+Status = Literal["pass", "warn", "fail"]
+
+
+@dataclass
+class CheckResult:
+    """One check on one table: how many rows failed, and a few masked examples."""
+
+    table: str
+    check: str
+    severity: Severity
+    status: Status
+    failed_rows: int
+    total_rows: int
+    column: str | None = None
+    max_share: float | None = None
+    detail: str = ""
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.failed_rows / self.total_rows if self.total_rows else 0.0
+
+
+@dataclass
+class TableResult:
+    table: str
+    schema: str
+    rows: int
+    hard_checks: int
+    soft_checks: int
+    read_s: float
+    validate_s: float
+
+
+@dataclass
+class GateReport:
+    """What a gate checked and found; `passed` is false when any check has status `fail`."""
+
+    layer: str
+    run_id: str
+    database: str
+    started_at: str
+    tables: list[TableResult] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    report_path: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == "fail"]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == "warn"]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passed"] = self.passed
+        data["failure_count"] = len(self.failures)
+        data["warning_count"] = len(self.warnings)
+        return data
+
+    def summary(self) -> str:
+        """A readable summary for task logs: tables, failures and warnings with masked examples."""
+        verdict = "PASSED" if self.passed else f"FAILED ({len(self.failures)} failing checks)"
+        lines = [f"Gate '{self.layer}' run {self.run_id}: {verdict} in {self.timings.get('total_s', 0.0):.2f} s"]
+        for t in self.tables:
+            bad = sum(c.status == "fail" for c in self.checks if c.table == t.table)
+            lines.append(
+                f"  {t.table:<36} {t.rows:>10,} rows  {t.hard_checks} hard + {t.soft_checks} soft checks  "
+                f"read {t.read_s:.2f} s  validate {t.validate_s:.2f} s  {'FAIL' if bad else 'ok'}"
+            )
+        other = sorted({c.table for c in self.checks} - {t.table for t in self.tables})
+        for name in other:
+            bad = sum(c.status == "fail" for c in self.checks if c.table == name)
+            lines.append(f"  {name:<36} {'FAIL' if bad else 'ok'}")
+        for c in self.checks:
+            if c.check in CROSS_TABLE_CHECKS:
+                lines.append(f"  {c.check:<36} {c.status.upper():<5} {c.detail}")
+        for title, items in (("Failures", self.failures), ("Warnings (soft, within threshold)", self.warnings)):
+            if items:
+                lines.append(f"{title}:")
+                lines.extend(_describe(c) for c in items)
+        if self.report_path:
+            lines.append(f"Report: {self.report_path}")
+        return "\n".join(lines)
+
+
+class GateFailed(Exception):
+    """A gate found a hard failure or a soft check above its threshold; the message is the summary."""
+
+    def __init__(self, report: GateReport) -> None:
+        super().__init__(report.summary())
+        self.report = report
+
+
+def _describe(c: CheckResult) -> str:
+    where = f"{c.table}.{c.column}" if c.column and c.column != c.table else c.table
+    head = f"  [{c.severity.upper()}] {where}: {c.check}: {c.failed_rows:,} of {c.total_rows:,} rows"
+    if c.max_share is not None:
+        head += f" ({c.share:.2%}, max {c.max_share:.2%})"
+    if c.detail:
+        head += f" ({c.detail})"
+    return "\n".join([head, *(f"      e.g. {json.dumps(e, ensure_ascii=False, default=str)}" for e in c.examples)])
+
+
+# --------------------------------------------------------------------------------------------- run
+
+
+def run_gate(
+    layer: str,
+    *,
+    warehouse_dir: Path,
+    run_id: str,
+    report_dir: Path | None = None,
+    database: Path | None = None,
+    check_conservation: bool = True,
+    live_dose_keys_sql: str | None = None,
+    interval_start: dt.datetime | None = None,
+    interval_end: dt.datetime | None = None,
+    report_name: str | None = None,
+    raise_on_failure: bool = True,
+) -> GateReport:
+    """Validate one layer ('raw', 'staging' or 'marts') and write its report.
+
+    `database` overrides the DuckDB file read for staging/marts (default `<warehouse>/warehouse.duckdb`;
+    publish passes its new file with `check_conservation=False`). `interval_start`/`interval_end` limit
+    the raw quarantine check to loads finished in that interval (default: every load).
+    Raises GateFailed when the gate fails and `raise_on_failure` is true.
+    """
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+    warehouse_dir = Path(warehouse_dir)
+    db_path = Path(database) if database else warehouse_dir / "warehouse.duckdb"
+    started = time.perf_counter()
+    report = GateReport(
+        layer=layer, run_id=run_id, started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        database=str(warehouse_dir / "raw") if layer == "raw" else str(db_path),
+    )
+    if layer == "raw":
+        _raw_gate(report, warehouse_dir / "raw", interval_start, interval_end)
+    else:
+        models, keys = (STAGING_MODELS, STAGING_KEYS) if layer == "staging" else (MART_MODELS, _mart_keys())
+        with _connect(db_path) as con:
+            _schema_gate(report, con, layer, models, keys)
+            if layer == "marts" and check_conservation:
+                _conservation_check(report, con, live_dose_keys_sql or LIVE_DOSE_KEYS_SQL)
+    report.timings["total_s"] = round(time.perf_counter() - started, 3)
+    target_dir = Path(report_dir) if report_dir else warehouse_dir / "gate_reports" / safe_name(run_id)
+    _write_report(report, target_dir, report_name or layer)
+    logger.info("%s", report.summary())
+    if raise_on_failure and not report.passed:
+        raise GateFailed(report)
+    return report
+
+
+def _mart_keys() -> dict[str, tuple[str, ...]]:
+    return {name: mart_key(name) for name in MART_MODELS}
+
+
+@contextmanager
+def _connect(db_path: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a DuckDB file (or in-memory for the Parquet lake), UTC clock."""
+    if db_path is not None and not db_path.exists():
+        raise FileNotFoundError(f"no DuckDB file at {db_path}")
+    cfg = settings()
+    con = duckdb.connect(str(db_path) if db_path else ":memory:", read_only=db_path is not None)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set threads = {int(cfg.duckdb_threads)}")
+        con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
+        yield con
+    finally:
+        con.close()
+
+
+def _write_report(report: GateReport, target_dir: Path, name: str) -> None:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    json_path = target_dir / f"{safe_name(name)}.json"
+    report.report_path = str(json_path)
+    _write_atomic(json_path, json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    _write_atomic(json_path.with_suffix(".txt"), report.summary() + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _safe_error(exc: BaseException) -> str:
+    """An error message with quoted values removed (they may hold personal data)."""
+    text = re.sub(r"'[^']*'", "'…'", str(exc).splitlines()[0] if str(exc) else "")
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+# ------------------------------------------------------------------------------------- schema gate
+
+
+def _schema_gate(
+    report: GateReport,
+    con: duckdb.DuckDBPyConnection,
+    db_schema: str,
+    models: dict[str, type[pa.DataFrameModel]],
+    keys: dict[str, tuple[str, ...]],
+) -> None:
+    catalog = con.execute("select current_database()").fetchall()[0][0]
+    present = {
+        row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
+            [catalog, db_schema],
+        ).fetchall()
+    }
+    for table, model in models.items():
+        if table not in present:
+            report.checks.append(CheckResult(table, "table_exists", "hard", "fail", 0, 0,
+                                             detail=f"{db_schema}.{table} is missing"))
+            continue
+        t0 = time.perf_counter()
+        frame = con.sql(f"select * from {_q(catalog)}.{_q(db_schema)}.{_q(table)}").pl()
+        read_s = time.perf_counter() - t0
+        validate_frame(report, table, model, frame, keys.get(table, ()), read_s=read_s)
+
+
+def split_soft_checks(schema: pa.DataFrameSchema) -> tuple[pa.DataFrameSchema, list[tuple[str | None, Any]]]:
+    """The schema without its soft checks (`raise_warning=True`), and those checks with their column."""
+    hard = copy.deepcopy(schema)
+    soft: list[tuple[str | None, Any]] = []
+    for name, column in hard.columns.items():
+        soft.extend((name, c) for c in column.checks if c.raise_warning)
+        column.checks = [c for c in column.checks if not c.raise_warning]
+    soft.extend((None, c) for c in hard.checks if c.raise_warning)
+    hard.checks = [c for c in hard.checks if not c.raise_warning]
+    return hard, soft
+
+
+def validate_frame(
+    report: GateReport,
+    table: str,
+    model: type[pa.DataFrameModel],
+    frame: pl.DataFrame,
+    key: Sequence[str],
+    *,
+    read_s: float = 0.0,
+    data_frame: pl.DataFrame | None = None,
+) -> None:
+    """Validate a frame with a model's hard checks (lazy) and soft checks; add results to the report.
+
+    `data_frame`, when given, is validated for data while `frame` (possibly empty) is validated for
+    structure only: the raw gate uses it to avoid reading large payload columns.
+    """
+    t0 = time.perf_counter()
+    hard, soft = split_soft_checks(model.to_schema())
+    results: list[CheckResult] = []
+    results += _hard_results(table, hard, frame, key)
+    if data_frame is not None:
+        data_schema = hard.select_columns([c for c in data_frame.columns if c in hard.columns])
+        seen = {(r.column, r.check) for r in results}
+        results += [r for r in _hard_results(table, data_schema, data_frame, key) if (r.column, r.check) not in seen]
+    checked = data_frame if data_frame is not None else frame
+    results += [_soft_result(table, column, check, checked, key) for column, check in soft
+                if column is None or column in checked.columns]
+    report.checks.extend(results)
+    hard_count = sum(len(c.checks) + 1 for c in hard.columns.values()) + len(hard.checks) + (1 if hard.unique else 0)
+    report.tables.append(TableResult(
+        table=table, schema=model.__name__, rows=checked.height, hard_checks=hard_count, soft_checks=len(soft),
+        read_s=round(read_s, 3), validate_s=round(time.perf_counter() - t0, 3),
+    ))
+
+
+def _hard_results(table: str, schema: pa.DataFrameSchema, frame: pl.DataFrame, key: Sequence[str]) -> list[CheckResult]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SchemaWarning)
+            schema.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        return _from_failure_cases(table, errors.failure_cases, frame, key)
+    return []
+
+
+def _from_failure_cases(table: str, cases: pl.DataFrame, frame: pl.DataFrame, key: Sequence[str]) -> list[CheckResult]:
+    """Group pandera's failure cases by (column, check) into results with masked examples."""
+    results = []
+    grouped = cases.group_by(["column", "check"], maintain_order=True).agg(
+        pl.len().alias("n"), pl.col("index").drop_nulls().head(EXAMPLES_PER_CHECK).alias("rows"),
+        pl.col("failure_case").first().alias("first_case"),
+    )
+    for row in grouped.iter_rows(named=True):
+        column = row["column"] if row["column"] in frame.columns else None
+        structural = not row["rows"]
+        detail = f"found {row['first_case']}" if structural and row["first_case"] is not None else ""
+        if structural and row["check"] == "column_in_dataframe":
+            detail = f"column {row['first_case']} missing"
+        involved = [*key, *([column] if column else []), *CHECK_COLUMNS.get(row["check"], ())]
+        results.append(CheckResult(
+            table=table, check=str(row["check"]), severity="hard", status="fail",
+            failed_rows=0 if structural else int(row["n"]), total_rows=frame.height,
+            column=column, detail=detail, examples=_examples(frame, row["rows"], involved),
+        ))
+    return results
+
+
+def _soft_result(table: str, column: str | None, check: Any, frame: pl.DataFrame, key: Sequence[str]) -> CheckResult:
+    result = check(frame.lazy(), column) if column else check(frame.lazy())
+    output = result.check_output.collect()
+    failed = output.select((~pl.col(output.columns[-1]).fill_null(True)).arg_true()).to_series()
+    max_share = soft_max_share(check.name)
+    share = failed.len() / frame.height if frame.height else 0.0
+    status: Status = "fail" if share > max_share else ("warn" if failed.len() else "pass")
+    involved = [*key, *([column] if column else []), *CHECK_COLUMNS.get(check.name or "", ())]
+    return CheckResult(
+        table=table, check=check.name or str(check), severity="soft", status=status, failed_rows=failed.len(),
+        total_rows=frame.height, column=column, max_share=max_share,
+        examples=_examples(frame, failed.head(EXAMPLES_PER_CHECK).to_list(), involved) if failed.len() else [],
+    )
+
+
+def _examples(frame: pl.DataFrame, rows: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The given rows, restricted to `columns`, with personal values masked."""
+    cols = [c for c in dict.fromkeys(columns) if c in frame.columns]
+    if not cols or not rows:
+        return []
+    picked = frame.select(cols)[list(rows)]
+    return [{k: (mask(v) if k in PERSONAL_COLUMNS else _plain(v)) for k, v in rec.items()}
+            for rec in picked.iter_rows(named=True)]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+# ---------------------------------------------------------------------------------------- raw gate
+
+
+def _raw_gate(report: GateReport, raw_dir: Path, start: dt.datetime | None, end: dt.datetime | None) -> None:
+    with _connect(None) as con:
+        for table, model in RAW_MODELS.items():
+            _raw_table(report, con, raw_dir, table, model)
+        _quarantine_checks(report, con, raw_dir, start, end)
+
+
+def _raw_table(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str,
+               model: type[pa.DataFrameModel]) -> None:
+    if not table_dir(raw_dir, table).is_dir():
+        report.checks.append(CheckResult(table, "table_exists", "hard", "fail", 0, 0,
+                                         detail=f"raw/{table}/ is missing (init_raw not run?)"))
+        return
+    source = f"read_parquet('{table_glob(raw_dir, table)}', union_by_name = true)"
+    schema = model.to_schema()
+    # Read only columns that have data checks (non-null, unique, value checks): not the payloads.
+    data_cols = [name for name, col in schema.columns.items()
+                 if not col.nullable or col.checks or name in (schema.unique or ())]
+    t0 = time.perf_counter()
+    try:
+        structure = con.sql(f"select * from {source} limit 0").pl()
+        present = [c for c in data_cols if c in structure.columns]
+        data = con.sql(f"select {', '.join(_q(c) for c in present)} from {source}").pl() if present else None
+    except duckdb.Error as exc:
+        report.checks.append(CheckResult(table, "readable", "hard", "fail", 0, 0, detail=_safe_error(exc)))
+        return
+    validate_frame(report, table, model, structure, RAW_KEYS.get(table, ()),
+                   read_s=time.perf_counter() - t0, data_frame=data)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path,
+                       start: dt.datetime | None, end: dt.datetime | None) -> None:
+    """Per load: quarantined rows match the audit (hard); quarantined share under the limit (soft)."""
+    if not (table_dir(raw_dir, "load_audit").is_dir() and table_dir(raw_dir, "quarantine").is_dir()):
+        return  # already reported as missing tables
+    max_share = settings().quarantine_max_share
+    where, params = [], []
+    if start is not None:
+        where.append("a.finished_at >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("a.finished_at < ?")
+        params.append(end)
+    sql = f"""
+        with q as (
+            select source, load_id, count(*) as n
+            from read_parquet('{table_glob(raw_dir, "quarantine")}', union_by_name = true) group by all
+        )
+        select a.source, a.load_id, a.received, a.quarantined, coalesce(q.n, 0) as quarantine_rows,
+               a.quarantined / nullif(a.received, 0) as share
+        from read_parquet('{table_glob(raw_dir, "load_audit")}', union_by_name = true) as a
+        left join q using (source, load_id)
+        {"where " + " and ".join(where) if where else ""}
+        order by share desc nulls last, a.source, a.load_id
+    """
+    try:
+        loads = con.sql(sql, params=params).pl()
+    except duckdb.Error as exc:
+        report.checks.append(CheckResult("load_audit", "quarantine_share", "soft", "fail", 0, 0, max_share=max_share,
+                                         detail=_safe_error(exc)))
+        return
+    mismatch = loads.filter(pl.col("quarantined") != pl.col("quarantine_rows"))
+    report.checks.append(CheckResult(
+        "load_audit", "quarantine_rows_match_audit", "hard", "fail" if mismatch.height else "pass",
+        mismatch.height, loads.height, examples=_load_examples(mismatch),
+    ))
+    over = loads.filter(pl.col("share") > max_share)
+    quarantined = loads.filter(pl.col("quarantined") > 0)
+    status: Status = "fail" if over.height else ("warn" if quarantined.height else "pass")
+    report.checks.append(CheckResult(
+        "load_audit", "quarantine_share_per_load", "soft", status, over.height, loads.height,
+        max_share=max_share, detail=f"loads whose quarantined share exceeds {max_share:.2%}",
+        examples=_load_examples(over if over.height else quarantined),
+    ))
+
+
+def _load_examples(loads: pl.DataFrame) -> list[dict[str, Any]]:
+    return [{**r, "share": None if r["share"] is None else round(r["share"], 4)}
+            for r in loads.head(EXAMPLES_PER_CHECK).iter_rows(named=True)]
+
+
+# ------------------------------------------------------------------------------------ conservation
+
+
+def _conservation_check(report: GateReport, con: duckdb.DuckDBPyConnection, live_sql: str) -> None:
+    """Every live received dose record appears exactly once in marts.dose_reconciliation."""
+    t0 = time.perf_counter()
+    base = f"""
+        with live as (select distinct source, source_record_id from ({live_sql})),
+        mart as (select source, source_record_id from {DOSE_RECONCILIATION_RELATION})
+    """
+    parts = {
+        "missing from mart": "select * from live anti join mart using (source, source_record_id)",
+        "in mart but not received (or deleted)": "select * from mart anti join live using (source, source_record_id)",
+        "more than once in mart": "select source, source_record_id, count(*) as times from mart group by all "
+                                  "having count(*) > 1",
+    }
+    try:
+        tally = con.execute(f"""{base}, per_key as (select source, source_record_id, count(*) as n from mart group by all)
+            select count(l.source), count(*) filter (where p.n is null), count(*) filter (where l.source is null),
+                   count(*) filter (where p.n > 1)
+            from live as l full outer join per_key as p
+              on l.source = p.source and l.source_record_id = p.source_record_id""").fetchall()[0]
+        live_n = tally[0]
+        counts = dict(zip(parts, tally[1:], strict=True))
+        examples = [{"problem": name, **row} for name, q in parts.items() if counts[name]
+                    for row in con.sql(f"{base} {q} order by all limit {EXAMPLES_PER_CHECK}").pl().iter_rows(named=True)]
+    except duckdb.Error as exc:
+        report.checks.append(CheckResult("dose_reconciliation", "dose_records_conserved", "hard", "fail", 0, 0,
+                                         detail=f"could not compute: {_safe_error(exc)}"))
+        return
+    failed = sum(counts.values())
+    report.checks.append(CheckResult(
+        "dose_reconciliation", "dose_records_conserved", "hard", "fail" if failed else "pass", failed, live_n,
+        detail=", ".join(f"{n:,} {name}" for name, n in counts.items()), examples=examples,
+    ))
+    report.timings["conservation_s"] = round(time.perf_counter() - t0, 3)
+

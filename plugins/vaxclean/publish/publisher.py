@@ -1,0 +1,209 @@
+"""Publish the marts atomically for BI tools, reviewers and communes.
+
+`publish()` builds the next `published/marts.duckdb` beside the current one, validates it with the
+mart gate, and only then renames it over the published file (`os.replace`, atomic on POSIX). A
+reader that has the old file open keeps reading the old inode; a reader that opens the path sees
+either the old or the new file, never a partial one. Any failure leaves the published file as it was.
+
+The published file holds schema `marts` (every table of `marts` in the warehouse) and `ops.run_log`,
+one row per published run, carried over from the previously published file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from vaxclean.config import settings
+from vaxclean.gates import run_gate
+from vaxclean.raw.layout import safe_name
+
+logger = logging.getLogger(__name__)
+
+PUBLISHED_DB = "marts.duckdb"
+PARQUET_DIR = "parquet"
+RUN_LOG_DDL = """
+create table ops.run_log (
+    run_id varchar not null,
+    interval_start timestamp,
+    interval_end timestamp,
+    counts varchar,          -- JSON: rows per layer/table
+    gate_results varchar,    -- JSON: gate verdicts
+    durations varchar,       -- JSON: seconds per step
+    mart_rows varchar,       -- JSON: rows per published mart
+    published_at timestamp not null
+)
+"""
+
+
+def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy the warehouse marts to a new DuckDB file, validate it, and replace the published file.
+
+    `run_info` may hold `interval_start`, `interval_end` (datetime or ISO text), `counts`,
+    `gate_results` and `durations` (JSON-serialisable); they go to `ops.run_log`.
+    Returns the published paths, the rows per mart and timings (small: fit for XCom).
+    Raises GateFailed (or the underlying error) and leaves the published files untouched on failure.
+    """
+    warehouse_dir = Path(warehouse_dir)
+    published_dir = warehouse_dir / "published"
+    published_dir.mkdir(parents=True, exist_ok=True)
+    target = published_dir / PUBLISHED_DB
+    tmp = published_dir / f".{PUBLISHED_DB}.{safe_name(run_id)}.tmp"
+    timings: dict[str, float] = {}
+    parquet_tmp: dict[Path, Path] = {}
+    try:
+        t0 = time.perf_counter()
+        _remove(tmp)
+        mart_rows = _build(tmp, warehouse_dir / "warehouse.duckdb", target if target.exists() else None,
+                           run_id, run_info)
+        timings["build_s"] = _since(t0)
+        t0 = time.perf_counter()
+        gate = run_gate("marts", warehouse_dir=warehouse_dir, run_id=run_id, database=tmp,
+                        check_conservation=False, report_name="published_marts")
+        timings["gate_s"] = _since(t0)
+        t0 = time.perf_counter()
+        parquet_tmp = _export_parquet(tmp, published_dir / PARQUET_DIR, run_id, list(mart_rows))
+        timings["parquet_s"] = _since(t0)
+        os.replace(tmp, target)
+        for staged, final in parquet_tmp.items():
+            os.replace(staged, final)
+        parquet_tmp = {}
+    finally:
+        _remove(tmp)
+        for staged in parquet_tmp:
+            _remove(staged)
+    logger.info("published run %s: %s", run_id, json.dumps(mart_rows))
+    return {
+        "run_id": run_id,
+        "published_db": str(target),
+        "parquet_dir": str(published_dir / PARQUET_DIR),
+        "mart_rows": mart_rows,
+        "gate_passed": gate.passed,
+        "gate_report": gate.report_path,
+        "timings": timings,
+    }
+
+
+def _since(t0: float) -> float:
+    return round(time.perf_counter() - t0, 3)
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        if p.exists():
+            p.unlink()
+
+
+def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str,
+           run_info: Mapping[str, Any]) -> dict[str, int]:
+    """Write the new file: the warehouse marts, and ops.run_log (previous rows + this run)."""
+    if not warehouse_db.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse_db}")
+    cfg = settings()
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set threads = {int(cfg.duckdb_threads)}")
+        con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
+        con.execute(f"attach '{_sql_path(warehouse_db)}' as wh (read_only)")
+        db = _quote(con.execute("select current_database()").fetchall()[0][0])
+        mart_rows = _copy_marts(con, db)
+        con.execute("detach wh")
+        con.execute(f"create schema {db}.ops")
+        con.execute(RUN_LOG_DDL.replace("ops.run_log", f"{db}.ops.run_log"))
+        if previous is not None:
+            _carry_run_log(con, db, previous, run_id)
+        con.execute(
+            f"insert into {db}.ops.run_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, _ts(run_info.get("interval_start")), _ts(run_info.get("interval_end")),
+             _json(run_info.get("counts")), _json(run_info.get("gate_results")), _json(run_info.get("durations")),
+             json.dumps(mart_rows), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+        )
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return mart_rows
+
+
+def _copy_marts(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, int]:
+    tables = [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' order by 1"
+    ).fetchall()]
+    if not tables:
+        raise RuntimeError("the warehouse has no tables in schema marts: nothing to publish")
+    con.execute(f"create schema {db}.marts")
+    rows: dict[str, int] = {}
+    for table in tables:
+        con.execute(f'create table {db}.marts."{table}" as select * from wh.marts."{table}"')
+        copied = con.execute(f'select count(*) from {db}.marts."{table}"').fetchall()[0][0]
+        source = con.execute(f'select count(*) from wh.marts."{table}"').fetchall()[0][0]
+        if copied != source:
+            raise RuntimeError(f"marts.{table}: copied {copied} rows of {source}")
+        rows[table] = int(copied)
+    return rows
+
+
+def _carry_run_log(con: duckdb.DuckDBPyConnection, db: str, previous: Path, run_id: str) -> None:
+    """Keep the run log of the published file (a re-run of the same run_id replaces its row)."""
+    con.execute(f"attach '{_sql_path(previous)}' as prev (read_only)")
+    try:
+        has_log = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'prev' and schema_name = 'ops' "
+            "and table_name = 'run_log'"
+        ).fetchall()[0][0]
+        if has_log:
+            con.execute(f"insert into {db}.ops.run_log by name select * from prev.ops.run_log where run_id <> ?", [run_id])
+    finally:
+        con.execute("detach prev")
+
+
+def _export_parquet(db: Path, parquet_dir: Path, run_id: str, marts: list[str]) -> dict[Path, Path]:
+    """Write every mart of the new file to a temp Parquet file; returns {temp: final}."""
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    staged: dict[Path, Path] = {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        catalog = _quote(con.execute("select current_database()").fetchall()[0][0])
+        for mart in marts:
+            final = parquet_dir / f"{mart}.parquet"
+            tmp = parquet_dir / f".{mart}.parquet.{safe_name(run_id)}.tmp"
+            staged[tmp] = final
+            con.execute(f"copy (select * from {catalog}.marts.\"{mart}\") to '{_sql_path(tmp)}' (format parquet, compression zstd)")
+    except BaseException:
+        for tmp in staged:
+            if tmp.exists():
+                tmp.unlink()
+        raise
+    finally:
+        con.close()
+    return staged
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _ts(value: Any) -> dt.datetime | None:
+    """A naive UTC timestamp from a datetime or ISO text (TIMESTAMP columns are UTC by convention)."""
+    if value is None or value == "":
+        return None
+    stamp = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)

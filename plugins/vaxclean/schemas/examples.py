@@ -1,0 +1,307 @@
+"""Small valid frames for every schema (tests, fixtures) and a large synthetic dose_reconciliation
+(benchmarks). Fake values only: no real person is described here.
+
+Frames are built with polars expressions over a row index, so `dose_reconciliation(3_300_000)`
+takes about a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import polars as pl
+
+from vaxclean.raw.layout import RAW_TABLES
+from vaxclean.schemas._common import MATCH_STATUSES
+
+_STR_LIST = pl.List(pl.String)
+_COMMUNES = ("05434", "05437", "05440", "05443")
+
+
+def _idx(n: int) -> pl.DataFrame:
+    return pl.DataFrame({"i": pl.int_range(0, n, dtype=pl.Int64, eager=True)})
+
+
+def _citizen_id(i: pl.Expr) -> pl.Expr:
+    return pl.lit("019") + i.cast(pl.String).str.zfill(9)
+
+
+def dose_reconciliation(n: int = 20, *, offset: int = 0) -> pl.DataFrame:
+    """A valid `marts.dose_reconciliation` of n rows (every match status; duplicates point back)."""
+    i = pl.col("i") + offset
+    status = pl.lit(pl.Series(MATCH_STATUSES)).get((pl.col("i") % len(MATCH_STATUSES)).cast(pl.Int64))
+    credited = status.is_in(["verified", "corrected", "probable"])
+    is_dup = status == "duplicate"
+    commune = pl.lit(pl.Series(_COMMUNES)).get((pl.col("i") % len(_COMMUNES)).cast(pl.Int64))
+    return _idx(n).select(
+        source=pl.when(pl.col("i") % 3 == 0).then(pl.lit("site_batch")).otherwise(pl.lit("platform")),
+        source_record_id=pl.lit("R") + i.cast(pl.String).str.zfill(9),
+        citizen_id=pl.when(credited).then(_citizen_id(i // 3)).otherwise(None),
+        match_status=status,
+        match_score=pl.when(status == "probable").then((i % 100).cast(pl.Float64) / 100.0).otherwise(None),
+        issues=pl.when(status == "needs_review").then(pl.lit(["name_mismatch", "dob_mismatch"], dtype=_STR_LIST))
+        .otherwise(pl.lit([], dtype=_STR_LIST)),
+        duplicate_of_source=pl.when(is_dup).then(pl.lit("platform")).otherwise(None),
+        duplicate_of_record_id=pl.when(is_dup).then(pl.lit("R") + (i - 1).cast(pl.String).str.zfill(9)).otherwise(None),
+        vaccine_code=pl.lit("AZ"),
+        dose_number_reported=((i % 3) + 1).cast(pl.Int32),
+        dose_sequence=pl.when(credited).then(((i % 3) + 1).cast(pl.Int32)).otherwise(None),
+        vaccinated_on=pl.lit(dt.date(2021, 6, 1)) + pl.duration(days=i % 500),
+        is_signed=(i % 2 == 0),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=commune,
+    )
+
+
+def person_vaccination(n: int = 10) -> pl.DataFrame:
+    i = pl.col("i")
+    return _idx(n).select(
+        citizen_id=_citizen_id(i),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.lit("05434"),
+        doses_credited=((i % 3) + 1).cast(pl.Int32),
+        first_dose_on=pl.lit(dt.date(2021, 6, 1)),
+        latest_dose_on=pl.lit(dt.date(2021, 6, 1)) + pl.duration(days=(i % 3) * 60),
+        is_primary_series_complete=i % 3 >= 1,
+        booster_doses=pl.when(i % 3 == 2).then(1).otherwise(0).cast(pl.Int32),
+        is_passport_eligible=i % 3 >= 1,
+        is_passport_signed=i % 2 == 0,
+        open_issue_count=pl.lit(0, dtype=pl.Int32),
+    )
+
+
+def commune_worklist(n: int = 6) -> pl.DataFrame:
+    i = pl.col("i")
+    record = pl.lit("R") + i.cast(pl.String).str.zfill(9)
+    status = pl.when(i % 2 == 0).then(pl.lit("open")).otherwise(pl.lit("returned"))
+    frame = _idx(n).select(
+        worklist_item_id=pl.lit(None, dtype=pl.String),  # set below (md5 is not a polars expression)
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.lit("05434"),
+        source=pl.lit("platform"),
+        source_record_id=record,
+        reasons=pl.lit(["name_mismatch"], dtype=_STR_LIST),
+        full_name=pl.lit("Nguyen Van A"),
+        date_of_birth=pl.lit("01/02/1980"),
+        gender=pl.lit("Nam"),
+        id_number=pl.lit("01908000012"),
+        phone=pl.lit("0912345678"),
+        candidate_citizen_id=_citizen_id(i),
+        candidate_full_name=pl.lit("Nguyễn Văn A"),
+        candidate_date_of_birth=pl.lit(dt.date(1980, 2, 1)),
+        candidate_gender=pl.lit("male"),
+        candidate_score=pl.lit(0.7),
+        status=status,
+        police_result=pl.when(i % 2 == 1).then(pl.lit("xác nhận")).otherwise(None),
+        police_verified_id_number=pl.lit(None, dtype=pl.String),
+        police_verified_full_name=pl.lit(None, dtype=pl.String),
+        police_verified_date_of_birth=pl.lit(None, dtype=pl.Date),
+        police_verified_gender=pl.lit(None, dtype=pl.String),
+        police_verifier=pl.lit(None, dtype=pl.String),
+        police_verified_on=pl.lit(None, dtype=pl.Date),
+    )
+    ids = [hashlib.md5(f"{s}/{r}".encode()).hexdigest() for s, r in zip(frame["source"], frame["source_record_id"], strict=True)]
+    return frame.with_columns(worklist_item_id=pl.Series(ids, dtype=pl.String))
+
+
+def complaint_tracking(n: int = 6) -> pl.DataFrame:
+    i = pl.col("i")
+    received = pl.lit(dt.datetime(2022, 3, 1, 8, 0)) + pl.duration(days=i)
+    resolved = i % 2 == 0
+    return _idx(n).select(
+        source=pl.when(i % 2 == 0).then(pl.lit("portal")).otherwise(pl.lit("hotline")),
+        ticket_id=pl.lit("T") + i.cast(pl.String),
+        channel=pl.lit("portal"),
+        received_at=received,
+        category=pl.lit("missing_dose"),
+        is_category_inferred=pl.lit(False),
+        status=pl.when(resolved).then(pl.lit("resolved")).otherwise(pl.lit("assigned")),
+        status_at=received + pl.duration(days=1),
+        resolved_at=pl.when(resolved).then(received + pl.duration(days=1)).otherwise(None),
+        age_days=(i + 1).cast(pl.Int32),
+        sla_due_at=received + pl.duration(days=7),
+        is_sla_breached=pl.lit(False),
+        citizen_id=_citizen_id(i),
+        linked_record_ids=pl.lit(["R000000001"], dtype=_STR_LIST),
+        data_fix_detected_at=pl.lit(None, dtype=pl.Datetime("us")),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.lit("05434"),
+    )
+
+
+def kpi_commune_daily(n: int = 6) -> pl.DataFrame:
+    i = pl.col("i")
+    return _idx(n).select(
+        as_of_date=pl.lit(dt.date(2022, 3, 1)) + pl.duration(days=i // len(_COMMUNES)),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.lit(pl.Series(_COMMUNES)).get((i % len(_COMMUNES)).cast(pl.Int64)),
+        doses_received=(i + 10),
+        doses_credited=(i + 5),
+        persons_vaccinated=(i + 4),
+        persons_passport_eligible=(i + 2),
+        persons_passport_signed=(i + 1),
+        worklist_open=pl.lit(1, dtype=pl.Int64),
+        complaints_open=pl.lit(0, dtype=pl.Int64),
+        complaints_sla_breached=pl.lit(0, dtype=pl.Int64),
+    )
+
+
+MART_EXAMPLES = {
+    "dose_reconciliation": dose_reconciliation,
+    "person_vaccination": person_vaccination,
+    "commune_worklist": commune_worklist,
+    "complaint_tracking": complaint_tracking,
+    "kpi_commune_daily": kpi_commune_daily,
+}
+
+
+def mart_frames(scale: int = 1) -> dict[str, pl.DataFrame]:
+    """A valid frame per mart; `scale` multiplies the default sizes (to make distinct versions)."""
+    sizes = {"dose_reconciliation": 24, "person_vaccination": 10, "commune_worklist": 6,
+             "complaint_tracking": 6, "kpi_commune_daily": 8}
+    return {name: build(sizes[name] * scale) for name, build in MART_EXAMPLES.items()}
+
+
+def staging_frames() -> dict[str, pl.DataFrame]:
+    """A valid frame per staging model of `vaxclean.schemas.staging.STAGING_MODELS`."""
+    ts = dt.datetime(2022, 1, 5, 10, 0)
+    person = {"full_name": ["Nguyễn Văn A", None], "date_of_birth": [dt.date(1980, 2, 1), None],
+              "gender": ["male", None], "id_number": ["019080000012", "12345678"], "phone": ["0912345678", None]}
+    admin = {"province_code": ["19", None], "district_code": ["164", None], "commune_code": ["05434", None]}
+    dose = {"vaccine_code": ["AZ", None], "dose_number": pl.Series([1, None], dtype=pl.Int32),
+            "vaccinated_on": [dt.date(2021, 7, 1), dt.date(2022, 1, 2)]}
+    return {
+        "stg_platform__immunizations": pl.DataFrame({
+            "record_id": ["P1", "P2"], "updated_at": [ts, ts], "is_deleted": [False, True],
+            "is_signed": [True, None], "signed_at": [ts, None], "site_code": ["S1", "S2"],
+            **person, **admin, **dose,
+        }),
+        "stg_site_batches__batch_rows": pl.DataFrame({
+            "source_record_id": ["F01/a.xlsx#1", "F01/a.xlsx#2"], "site_code": ["F01", "F01"],
+            "file_name": ["a.xlsx", "a.xlsx"], **person, **admin, **dose,
+        }),
+        "stg_feedback__tickets": pl.DataFrame({
+            "ticket_id": ["T1", "T2"], "channel": ["portal", "zalo"], "received_at": [ts, ts],
+            "category": ["missing_dose", None], "status": ["received", "resolved"], "updated_at": [ts, ts],
+            "commune_code": ["05434", None], **person,
+        }),
+        "stg_hotline__calls": pl.DataFrame({
+            "call_id": ["C1", "C2"], "called_at": [ts, None], "category": [None, "other"],
+            "commune_code": ["05434", "05437"], **person,
+        }),
+        "stg_population__citizens": pl.DataFrame({
+            "citizen_id": ["019080000012", "019180000013"], "old_id_number": ["090000001", None],
+            "full_name": ["Nguyễn Văn A", "Trần Thị B"], "date_of_birth": [dt.date(1980, 2, 1), dt.date(1980, 1, 1)],
+            "birth_year_only": [False, True], "gender": ["male", "female"], "status": ["active", "deceased"],
+            "province_code": ["19", "19"], "district_code": ["164", "164"], "commune_code": ["05434", "05434"],
+        }),
+        "stg_police_returns__verifications": pl.DataFrame({
+            "source": ["platform", "site_batch"], "source_record_id": ["P1", "F01/a.xlsx#2"],
+            "verified_id_number": ["019080000012", None], "verified_date_of_birth": [dt.date(1980, 2, 1), None],
+            "verified_gender": ["male", None], "verified_on": [dt.date(2022, 2, 1), None],
+        }),
+    }
+
+
+def raw_frame(table: str, rows: int = 2) -> pl.DataFrame:
+    """A valid frame of a raw table: every non-null column filled with a plausible value."""
+    ts = dt.datetime(2022, 1, 5, 10, 0, tzinfo=dt.UTC)
+    fill: dict[str, object] = {
+        "_load_id": "L1", "load_id": "L1", "source": "platform", "_file_sha256": "a" * 64, "file_sha256": "a" * 64,
+        "_line_number": 2, "_page": 0, "_row_in_page": 0, "received": 10, "loaded": 9, "quarantined": 1,
+        "_snapshot_date": dt.date(2022, 1, 1), "citizen_id": "019080000012", "reason": "bad row",
+    }
+    columns: dict[str, pl.Series] = {}
+    schema = pl.from_arrow(RAW_TABLES[table].schema.empty_table()).schema
+    for name, dtype in schema.items():
+        if name in fill:
+            value = fill[name]
+        elif dtype == pl.String:
+            value = f"{name}-x"
+        elif isinstance(dtype, pl.Datetime):
+            value = ts
+        elif dtype == pl.Boolean:
+            value = False
+        elif dtype == pl.Date:
+            value = dt.date(1980, 1, 1)
+        else:
+            value = 1
+        columns[name] = pl.Series(name, [value] * rows).cast(dtype)
+    frame = pl.DataFrame(columns)
+    if "_line_number" in frame.columns:
+        frame = frame.with_columns(pl.int_range(2, rows + 2, dtype=pl.Int32).alias("_line_number"))
+    if table == "load_audit":
+        frame = frame.with_columns(pl.format("L{}", pl.int_range(0, rows)).alias("load_id"))
+    if table == "file_registry":
+        frame = frame.with_columns(pl.format("{}", pl.int_range(0, rows)).str.pad_start(64, "0").alias("file_sha256"))
+    return frame
+
+
+def dose_sources_for(doses: pl.DataFrame) -> dict[str, dict[str, pl.DataFrame]]:
+    """Staging dose tables whose live records are exactly the mart's dose records (plus an older
+    version of one platform record and a tombstoned record, which must not count), and the
+    intermediate model holding the live dose keys; as {db schema: {table: frame}}."""
+    ts = dt.datetime(2022, 1, 5, 10, 0)
+    platform = doses.filter(pl.col("source") == "platform").select(
+        record_id=pl.col("source_record_id"), updated_at=pl.lit(ts), is_deleted=pl.lit(False),
+        vaccinated_on=pl.col("vaccinated_on"),
+    )
+    extra = pl.DataFrame({"record_id": ["TOMBSTONED"], "updated_at": [ts], "is_deleted": [True],
+                          "vaccinated_on": [dt.date(2021, 8, 1)]})
+    older = platform.head(1).with_columns(updated_at=pl.lit(ts - dt.timedelta(days=3)))
+    site = doses.filter(pl.col("source") == "site_batch").select(
+        source_record_id=pl.lit("F01/a.xlsx#") + pl.col("source_record_id"), vaccinated_on=pl.col("vaccinated_on"),
+    )
+    live = doses.select(
+        "source",
+        source_record_id=pl.when(pl.col("source") == "site_batch")
+        .then(pl.lit("F01/a.xlsx#") + pl.col("source_record_id")).otherwise(pl.col("source_record_id")),
+    )
+    return {
+        "staging": {"stg_platform__immunizations": pl.concat([platform, older, extra]),
+                    "stg_site_batches__batch_rows": site},
+        "intermediate": {"int_dose_records_unioned": live},
+    }
+
+
+def consistent_doses(doses: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, dict[str, pl.DataFrame]]]:
+    """A dose_reconciliation frame with site batch keys shaped `<site>/<file>#<STT>`, and its sources."""
+    site = pl.col("source") == "site_batch"
+    shaped = doses.with_columns(source_record_id=pl.when(site).then(pl.lit("F01/a.xlsx#") + pl.col("source_record_id"))
+                                .otherwise(pl.col("source_record_id")))
+    return shaped, dose_sources_for(doses)
+
+
+def consistent_marts(scale: int = 1) -> tuple[dict[str, pl.DataFrame], dict[str, dict[str, pl.DataFrame]]]:
+    """(marts, {db schema: {table: frame}} of the dose sources) that pass the mart gate with conservation."""
+    marts = mart_frames(scale)
+    marts["dose_reconciliation"], sources = consistent_doses(marts["dose_reconciliation"])
+    return marts, sources
+
+
+def write_warehouse(db_path: str | Path, tables: dict[str, dict[str, pl.DataFrame]]) -> Path:
+    """Create (or replace) tables `<schema>.<name>` in a DuckDB file from polars frames (via Arrow)."""
+    import duckdb  # local: examples are importable without DuckDB for pure schema tests
+
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        for schema, frames in tables.items():
+            con.execute(f'create schema if not exists "{schema}"')
+            for name, frame in frames.items():
+                arrow_table = frame.to_arrow()
+                con.register("_frame", arrow_table)
+                con.execute(f'create or replace table "{schema}"."{name}" as select * from _frame')
+                con.unregister("_frame")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return db_path

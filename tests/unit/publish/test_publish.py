@@ -1,0 +1,131 @@
+"""Publishing is atomic: readers in another process never see a partial mart; failures change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from vaxclean.gates import GateFailed
+from vaxclean.publish import publish
+from vaxclean.schemas import examples
+
+MARTS = sorted(examples.MART_EXAMPLES)
+
+READER = r"""
+import json, sys, pathlib, duckdb
+db, out, stop, ready = (pathlib.Path(p) for p in sys.argv[1:5])
+marts, mode = sys.argv[5].split(","), sys.argv[6]
+def counts(con):
+    return [con.execute(f"select count(*) from marts.marts.{m}").fetchall()[0][0] for m in marts]
+# "held": one connection kept open across every publish (it keeps the old inode; note that DuckDB
+# caches the open database per path, so new connections of this process see the old file too).
+held = duckdb.connect(str(db), read_only=True) if mode == "held" else None
+seen, errors = [], []
+while not stop.exists():
+    try:
+        con = held or duckdb.connect(str(db), read_only=True)
+        try:
+            seen.append(counts(con))
+        finally:
+            if held is None:
+                con.close()
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    ready.touch()
+out.write_text(json.dumps({"seen": seen, "errors": errors}))
+"""
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _load(warehouse: Path, scale: int) -> list[int]:
+    marts, sources = examples.consistent_marts(scale)
+    examples.write_warehouse(warehouse / "warehouse.duckdb", {"marts": marts, **sources})
+    return [marts[m].height for m in MARTS]
+
+
+def test_publish_writes_marts_parquet_and_an_accumulating_run_log(tmp_path: Path) -> None:
+    expected = _load(tmp_path, 1)
+    first = publish(warehouse_dir=tmp_path, run_id="r1",
+                    run_info={"interval_start": "2022-01-05T00:00:00+00:00", "counts": {"marts": 5}})
+    publish(warehouse_dir=tmp_path, run_id="r2", run_info={"gate_results": {"marts": "passed"}})
+    publish(warehouse_dir=tmp_path, run_id="r2", run_info={"gate_results": {"marts": "passed"}})  # re-run
+
+    assert first["gate_passed"] and [first["mart_rows"][m] for m in MARTS] == expected
+    with duckdb.connect(first["published_db"], read_only=True) as con:
+        log = con.execute("select run_id, interval_start, counts from marts.ops.run_log order by run_id").fetchall()
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_name = 'dose_reconciliation'").fetchall())
+    assert [r[0] for r in log] == ["r1", "r2"]
+    assert str(log[0][1]) == "2022-01-05 00:00:00" and json.loads(log[0][2]) == {"marts": 5}
+    assert types["issues"] == "VARCHAR[]" and types["dose_sequence"] == "INTEGER"
+    for mart, rows in zip(MARTS, expected, strict=True):
+        assert pl.read_parquet(tmp_path / "published" / "parquet" / f"{mart}.parquet").height == rows
+    assert not list((tmp_path / "published").rglob("*.tmp"))
+
+
+def test_failed_publish_leaves_the_published_files_byte_identical(tmp_path: Path) -> None:
+    _load(tmp_path, 1)
+    publish(warehouse_dir=tmp_path, run_id="good", run_info={})
+    published = tmp_path / "published"
+    before = {p: _sha(p) for p in published.rglob("*") if p.is_file()}
+
+    marts, sources = examples.consistent_marts(2)
+    marts["dose_reconciliation"] = marts["dose_reconciliation"].with_columns(citizen_id=pl.lit(None, pl.String))
+    examples.write_warehouse(tmp_path / "warehouse.duckdb", {"marts": marts, **sources})
+    with pytest.raises(GateFailed, match="credited_has_citizen_id"):
+        publish(warehouse_dir=tmp_path, run_id="bad", run_info={})
+
+    after = {p: _sha(p) for p in published.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_readers_in_another_process_never_see_a_partial_publish(tmp_path: Path) -> None:
+    versions = {scale: _load(tmp_path, scale) for scale in (1, 2, 3, 4)}
+    _load(tmp_path, 1)
+    publish(warehouse_dir=tmp_path, run_id="v1", run_info={})
+    db = tmp_path / "published" / "marts.duckdb"
+    stop = tmp_path / "stop"
+    readers = {}
+    for mode in ("fresh", "held"):
+        out, ready = tmp_path / f"{mode}.json", tmp_path / f"{mode}.ready"
+        cmd = [sys.executable, "-c", READER, str(db), str(out), str(stop), str(ready), ",".join(MARTS), mode]
+        readers[mode] = (subprocess.Popen(cmd), out, ready)
+    try:
+        for process, _, ready in readers.values():
+            _wait_for(ready.exists, process)
+        for scale in (2, 3, 4, 2, 3):
+            _load(tmp_path, scale)
+            publish(warehouse_dir=tmp_path, run_id=f"v{scale}-{time.monotonic_ns()}", run_info={})
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        stop.touch()
+        for process, _, _ in readers.values():
+            process.wait(timeout=30)
+    fresh, held = (json.loads(readers[m][1].read_text()) for m in ("fresh", "held"))
+
+    assert fresh["errors"] == [] and held["errors"] == []
+    allowed = {tuple(v) for v in versions.values()}
+    assert all(tuple(counts) in allowed for counts in fresh["seen"])  # never a partial or mixed version
+    assert len({tuple(c) for c in fresh["seen"]}) >= 2  # the reader did see publishes happen
+    assert tuple(fresh["seen"][-1]) == tuple(versions[3])
+    assert {tuple(c) for c in held["seen"]} == {tuple(versions[1])}  # an open connection keeps the old file
+
+
+def _wait_for(condition, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, "reader exited early"
+        assert time.monotonic() < deadline, "reader never became ready"
+        time.sleep(0.05)

@@ -1,0 +1,150 @@
+"""Gates: hard failures with masked examples, soft thresholds, conservation, the quarantine share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from vaxclean.gates import GateFailed, run_gate
+from vaxclean.raw.layout import init_raw, record_load, rows_to_table, table_dir, write_parquet_atomic
+from vaxclean.schemas import examples
+
+NOW = dt.datetime(2022, 1, 5, 10, 0, tzinfo=dt.UTC)
+
+
+def _warehouse(tmp_path: Path, marts: dict[str, pl.DataFrame] | None = None,
+               staging: dict[str, pl.DataFrame] | None = None) -> Path:
+    good_marts, sources = examples.consistent_marts()
+    stg = {**examples.staging_frames(), **sources["staging"], **(staging or {})}
+    examples.write_warehouse(tmp_path / "warehouse.duckdb", {
+        "marts": {**good_marts, **(marts or {})}, "staging": stg, "intermediate": sources["intermediate"]})
+    return tmp_path
+
+
+def test_valid_marts_pass_and_the_report_is_written(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path)
+    report = run_gate("marts", warehouse_dir=wh, run_id="scheduled__2022-01-05T00:00:00+00:00")
+    assert report.passed
+    assert {t.table for t in report.tables} == set(examples.MART_EXAMPLES)
+    conserved = next(c for c in report.checks if c.check == "dose_records_conserved")
+    assert conserved.status == "pass" and conserved.total_rows == 24
+    saved = json.loads(Path(report.report_path).read_text())
+    assert saved["passed"] is True and saved["layer"] == "marts"
+    assert Path(report.report_path).parent.parent == wh / "gate_reports"
+    assert Path(report.report_path).with_suffix(".txt").read_text().startswith("Gate 'marts'")
+
+
+def test_credited_without_citizen_fails_with_a_clear_masked_message(tmp_path: Path) -> None:
+    marts, _ = examples.consistent_marts()
+    doses = marts["dose_reconciliation"]
+    verified = (pl.col("match_status") == "verified") & (pl.int_range(pl.len()) < 12)
+    broken = doses.with_columns(citizen_id=pl.when(verified).then(None).otherwise(pl.col("citizen_id")))
+    worklist = marts["commune_worklist"].with_columns(candidate_citizen_id=pl.lit("98765"))
+    wh = _warehouse(tmp_path, marts={"dose_reconciliation": broken, "commune_worklist": worklist})
+
+    with pytest.raises(GateFailed) as caught:
+        run_gate("marts", warehouse_dir=wh, run_id="r1")
+
+    message = str(caught.value)
+    assert "FAILED" in message
+    assert "credited_has_citizen_id: 2 of 24 rows" in message
+    assert '"match_status": "verified", "citizen_id": null' in message
+    assert "candidate_citizen_id: str_matches" in message
+    assert "9…(5)" in message and "98765" not in message  # personal values masked
+    report = caught.value.report
+    assert not report.passed and len(report.failures) == 2
+    assert json.loads(Path(report.report_path).read_text())["failure_count"] == 2
+
+
+def test_conservation_catches_a_lost_and_an_extra_dose_record(tmp_path: Path) -> None:
+    marts, _ = examples.consistent_marts()
+    doses = marts["dose_reconciliation"]
+    changed = pl.concat([
+        doses.slice(1),
+        doses.head(1).with_columns(source=pl.lit("platform"), source_record_id=pl.lit("NEVER-RECEIVED")),
+    ])
+    wh = _warehouse(tmp_path, marts={"dose_reconciliation": changed})
+    report = run_gate("marts", warehouse_dir=wh, run_id="r1", raise_on_failure=False)
+    conserved = next(c for c in report.checks if c.check == "dose_records_conserved")
+    assert conserved.status == "fail" and conserved.failed_rows == 2
+    assert "1 missing from mart" in conserved.detail and "1 in mart but not received" in conserved.detail
+    assert {e["source_record_id"] for e in conserved.examples} == {"F01/a.xlsx#R000000000", "NEVER-RECEIVED"}
+
+
+def test_missing_table_fails(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path)
+    import duckdb
+
+    with duckdb.connect(str(wh / "warehouse.duckdb")) as con:
+        con.execute("drop table marts.kpi_commune_daily")
+    with pytest.raises(GateFailed, match="marts.kpi_commune_daily is missing"):
+        run_gate("marts", warehouse_dir=wh, run_id="r1")
+
+
+def test_staging_soft_check_warns_below_and_fails_above_its_threshold(tmp_path: Path) -> None:
+    frame = examples.staging_frames()["stg_site_batches__batch_rows"]
+    many = pl.concat([frame] * 100).with_columns(
+        source_record_id=pl.format("F01/a.xlsx#{}", pl.int_range(pl.len())))
+    one_typo = many.with_columns(vaccinated_on=pl.when(pl.int_range(pl.len()) == 0)
+                                 .then(pl.lit(dt.date(2012, 7, 1))).otherwise(pl.col("vaccinated_on")))
+    report = run_gate("staging", warehouse_dir=_warehouse(tmp_path / "a", staging={"stg_site_batches__batch_rows": one_typo}),
+                      run_id="r1")
+    soft = next(c for c in report.checks
+                if c.check == "vaccinated_on_in_campaign" and c.table == "stg_site_batches__batch_rows")
+    assert report.passed and soft.status == "warn" and soft.failed_rows == 1
+
+    many_typos = many.with_columns(vaccinated_on=pl.lit(dt.date(2012, 7, 1)))
+    with pytest.raises(GateFailed, match=r"\[SOFT\] stg_site_batches__batch_rows.vaccinated_on"):
+        run_gate("staging", warehouse_dir=_warehouse(tmp_path / "b", staging={"stg_site_batches__batch_rows": many_typos}),
+                 run_id="r1")
+
+
+def _raw_lake(tmp_path: Path, quarantined: int, received: int = 100) -> Path:
+    raw = tmp_path / "raw"
+    init_raw(raw)
+    rows = [{"load_id": "L1", "source": "site_batches", "file_path": "site_batches/F01/a.csv", "line_number": i + 2,
+             "reason": "wrong column count", "raw_text": "Nguyen Van A;0912345678", "quarantined_at": NOW}
+            for i in range(quarantined)]
+    record_load(raw, source="site_batches", load_id="L1", target="site_batch_rows", received=received,
+                loaded=received - quarantined, quarantine_rows=rows, started_at=NOW, finished_at=NOW)
+    frame = examples.raw_frame("site_batch_rows", 3)
+    write_parquet_atomic(frame.to_arrow().cast(rows_to_table("site_batch_rows", []).schema),
+                         table_dir(raw, "site_batch_rows") / "F01" / ("a" * 64 + ".parquet"))
+    return tmp_path
+
+
+def test_raw_gate_quarantine_share_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAXCLEAN_QUARANTINE_MAX_SHARE", "0.05")
+    report = run_gate("raw", warehouse_dir=_raw_lake(tmp_path / "ok", quarantined=3), run_id="r1")
+    share = next(c for c in report.checks if c.check == "quarantine_share_per_load")
+    assert report.passed and share.status == "warn"
+    assert next(t for t in report.tables if t.table == "site_batch_rows").rows == 3
+
+    with pytest.raises(GateFailed) as caught:
+        run_gate("raw", warehouse_dir=_raw_lake(tmp_path / "bad", quarantined=12), run_id="r1")
+    message = str(caught.value)
+    assert "[SOFT] load_audit: quarantine_share_per_load: 1 of 1 rows" in message
+    assert '"share": 0.12' in message and "0912345678" not in message
+
+
+def test_raw_gate_reports_a_load_whose_quarantine_does_not_match_its_audit(tmp_path: Path) -> None:
+    wh = _raw_lake(tmp_path, quarantined=2)
+    audit = table_dir(wh / "raw", "load_audit") / "site_batches" / "L1.parquet"
+    write_parquet_atomic(rows_to_table("load_audit", [{
+        "load_id": "L1", "source": "site_batches", "target": "site_batch_rows", "received": 100, "loaded": 99,
+        "quarantined": 1, "started_at": NOW, "finished_at": NOW, "status": "loaded", "detail": ""}]), audit)
+    with pytest.raises(GateFailed, match="quarantine_rows_match_audit: 1 of 1"):
+        run_gate("raw", warehouse_dir=wh, run_id="r1")
+
+
+def test_conservation_from_staging_ignores_old_versions_and_tombstones(tmp_path: Path) -> None:
+    from vaxclean.gates import LIVE_DOSE_KEYS_FROM_STAGING_SQL
+
+    report = run_gate("marts", warehouse_dir=_warehouse(tmp_path), run_id="r1",
+                      live_dose_keys_sql=LIVE_DOSE_KEYS_FROM_STAGING_SQL)
+    conserved = next(c for c in report.checks if c.check == "dose_records_conserved")
+    assert conserved.status == "pass" and conserved.total_rows == 24
