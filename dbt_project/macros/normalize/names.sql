@@ -1,0 +1,48 @@
+{#-
+  Vietnamese personal names.
+
+  normalize_name: NFC, trim, collapse spaces, one tone-mark convention, title case.
+  The convention is the "old" one used by the National Population Database: in an open
+  syllable ending in oa / oe / uy the tone mark sits on the first vowel (hòa, khỏe, thủy),
+  so the "new" placements (hoà, khoẻ, thuỷ) are rewritten. A closed syllable (hoàng, toán,
+  huỳnh) is the same in both conventions and is left alone; so is qu + y (quý: u belongs
+  to the consonant).
+
+  name_key: the match key: normalised name, lower case, no diacritics, đ -> d.
+-#}
+
+{% macro _tone_placement(word) -%}
+    {%- set tones = [('à', 'ò', 'ù'), ('á', 'ó', 'ú'), ('ả', 'ỏ', 'ủ'), ('ã', 'õ', 'ũ'), ('ạ', 'ọ', 'ụ')] -%}
+    {%- set e_tones = {'à': 'è', 'á': 'é', 'ả': 'ẻ', 'ã': 'ẽ', 'ạ': 'ẹ'} -%}
+    {%- set y_tones = {'à': 'ỳ', 'á': 'ý', 'ả': 'ỷ', 'ã': 'ỹ', 'ạ': 'ỵ'} -%}
+    {%- set ns = namespace(expr=word) -%}
+    {%- for a_tone, o_tone, u_tone in tones -%}
+        {%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", 'o" ~ a_tone ~ "$', '" ~ o_tone ~ "a')" -%}
+        {%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", 'o" ~ e_tones[a_tone] ~ "$', '" ~ o_tone ~ "e')" -%}
+        {%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", '(^|[^q])u" ~ y_tones[a_tone] ~ "$', '\\1" ~ u_tone ~ "y')" -%}
+    {%- endfor -%}
+    {{ ns.expr }}
+{%- endmacro %}
+
+{% macro normalize_name(column) -%}
+    nullif(
+        array_to_string(
+            list_transform(
+                string_split(lower(regexp_replace(trim(nfc_normalize(cast({{ column }} as varchar))), '\s+', ' ', 'g')), ' '),
+                lambda w: upper(left({{ _tone_placement('w') }}, 1)) || substr({{ _tone_placement('w') }}, 2)
+            ),
+            ' '
+        ),
+        ''
+    )
+{%- endmacro %}
+
+{% macro name_key(normalized_name_column) -%}
+    nullif(
+        regexp_replace(
+            lower(strip_accents(replace(replace({{ normalized_name_column }}, 'đ', 'd'), 'Đ', 'D'))),
+            '[^a-z ]', '', 'g'
+        ),
+        ''
+    )
+{%- endmacro %}

@@ -1,0 +1,21 @@
+{#-
+  to_utc_timestamp: an ISO-8601 text (with Z, an offset, or none) or dd/mm/yyyy[ HH:MM[:SS]] to a naive
+  UTC TIMESTAMP. Text without an offset is taken as UTC already (the contracts' convention).
+-#}
+{% macro to_utc_timestamp(column) -%}
+    {%- set t = "trim(cast(" ~ column ~ " as varchar))" -%}
+    (case
+        when regexp_matches({{ t }}, '(Z|[+-]\d{2}:?\d{2})$') then timezone('UTC', try_cast({{ t }} as timestamptz))
+        when regexp_matches({{ t }}, '^\d{1,2}/\d{1,2}/\d{4}') then coalesce(
+            try_strptime({{ t }}, '%d/%m/%Y %H:%M:%S'),
+            try_strptime({{ t }}, '%d/%m/%Y %H:%M'),
+            try_strptime({{ t }}, '%d/%m/%Y')
+        )
+        else try_cast({{ t }} as timestamp)
+    end)
+{%- endmacro %}
+
+{#- to_utc_naive: a TIMESTAMPTZ column (load metadata) as naive UTC. -#}
+{% macro to_utc_naive(column) -%}
+    timezone('UTC', {{ column }})
+{%- endmacro %}

@@ -1,0 +1,65 @@
+{#-
+  Complaints linked to a citizen (the ID, or its lost-zero repair, names one; else name key + birth
+  date + commune name exactly one) and categorised: the reported category, else the first keyword
+  rule (seed ref_complaint_keywords, lowest priority first) matching the normalised text, else other.
+-#}
+with
+
+complaints as (
+    select * from {{ ref('int_complaints_unioned') }}
+),
+
+citizens as (
+    select * from {{ ref('stg_population__citizens') }}
+),
+
+keywords as (
+    select * from {{ ref('ref_complaint_keywords') }}
+),
+
+by_id as (
+    select complaints.source, complaints.ticket_id, any_value(citizens.citizen_id) as citizen_id
+    from complaints
+    inner join citizens
+        on (complaints.id_class in ('cccd12', 'cccd12_lost_zero') and complaints.id_candidate = citizens.citizen_id)
+    group by complaints.source, complaints.ticket_id
+    union all
+    select complaints.source, complaints.ticket_id, any_value(citizens.citizen_id) as citizen_id
+    from complaints
+    inner join citizens
+        on (complaints.id_class in ('cmnd9', 'cmnd9_lost_zero') and complaints.id_candidate = citizens.old_id_number)
+    group by complaints.source, complaints.ticket_id
+),
+
+by_name as (
+    select complaints.source, complaints.ticket_id, any_value(citizens.citizen_id) as citizen_id
+    from complaints
+    inner join citizens
+        on complaints.name_key = citizens.name_key
+        and complaints.commune_code = citizens.commune_code
+    where {{ dob_compatible('complaints.date_of_birth', 'complaints.is_dob_year_only', 'citizens.date_of_birth', 'citizens.is_birth_year_only') }}
+    group by complaints.source, complaints.ticket_id
+    having count(*) = 1
+),
+
+inferred as (
+    select complaints.source, complaints.ticket_id, arg_min(keywords.category, keywords.priority) as category
+    from complaints
+    inner join keywords on contains({{ text_key('complaints.description') }}, ' ' || keywords.keyword || ' ')
+    group by complaints.source, complaints.ticket_id
+),
+
+final as (
+    select
+        complaints.*,
+        coalesce(by_id.citizen_id, by_name.citizen_id) as citizen_id,
+        coalesce(complaints.category_reported, inferred.category, 'other') as category,
+        complaints.category_reported is null as is_category_inferred
+    from complaints
+    left join (select source, ticket_id, any_value(citizen_id) as citizen_id from by_id group by all) as by_id
+        on complaints.source = by_id.source and complaints.ticket_id = by_id.ticket_id
+    left join by_name on complaints.source = by_name.source and complaints.ticket_id = by_name.ticket_id
+    left join inferred on complaints.source = inferred.source and complaints.ticket_id = inferred.ticket_id
+)
+
+select * from final

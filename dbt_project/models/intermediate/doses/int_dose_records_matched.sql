@@ -1,0 +1,282 @@
+{#-
+  Deterministic identity resolution of dose records against the population.
+
+  This model is the one to swap for probabilistic linkage (Splink): downstream models only rely on
+  its grain (one row per dose_record_key) and on
+    citizen_id (credited, or null), candidate_citizen_id, candidate_score, match_status,
+    match_score, match_method, issues.
+
+  Rules:
+  1. The ID as reported (cccd12 / cmnd9) or repaired (a lost leading zero) names a citizen by
+     citizen_id or old_id_number. Name key, birth date (tolerant: year-only, day/month swapped) and
+     gender (when reported) agree -> verified; after a repair -> corrected. A disagreement ->
+     needs_review with the reasons; name and birth date both wrong -> suspected_borrowed_identity,
+     credited as probable to another citizen when the name + birth date + commune name exactly one.
+     A dose before the citizen's birth, or on/after a snapshot showing the citizen deceased ->
+     needs_review.
+  2. No usable ID, or an ID not in the population: name key + birth date + commune name exactly one
+     citizen (gender not contradicting) -> probable; more than one (twins, namesakes) ->
+     needs_review; none in the commune but exactly one in the province with the exact birth date ->
+     probable with a lower score; otherwise unmatched.
+-#}
+with
+
+records as (
+    select * from {{ ref('int_dose_records_unioned') }}
+),
+
+citizens as (
+    select * from {{ ref('stg_population__citizens') }}
+),
+
+-- 1. the ID (or its repair) names a citizen -------------------------------------------------------
+id_hits as (
+    select
+        records.dose_record_key,
+        citizens.citizen_id,
+        case when records.id_class = 'cccd12_lost_zero' then 'id_repaired' else 'id' end as match_method
+    from records
+    inner join citizens on records.id_candidate = citizens.citizen_id
+    where records.id_class in ('cccd12', 'cccd12_lost_zero')
+    union all
+    select
+        records.dose_record_key,
+        citizens.citizen_id,
+        case when records.id_class = 'cmnd9_lost_zero' then 'old_id_repaired' else 'old_id' end as match_method
+    from records
+    inner join citizens on records.id_candidate = citizens.old_id_number
+    where records.id_class in ('cmnd9', 'cmnd9_lost_zero')
+),
+
+id_hits_unique as (
+    select * from id_hits
+    qualify row_number() over (partition by dose_record_key order by citizen_id) = 1
+),
+
+id_evidence as (
+    select
+        records.dose_record_key,
+        id_hits_unique.citizen_id,
+        id_hits_unique.match_method,
+        (
+            records.name_key = citizens.name_key
+            or jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.95
+        ) as is_name_agreed,
+        case
+            when records.date_of_birth is null then null
+            else {{ dob_compatible('records.date_of_birth', 'records.is_dob_year_only', 'citizens.date_of_birth', 'citizens.is_birth_year_only') }}
+        end as is_dob_agreed,
+        (records.date_of_birth = citizens.date_of_birth and not records.is_dob_year_only) as is_dob_exact,
+        coalesce(records.gender = citizens.gender, true) as is_gender_agreed,
+        (
+            not citizens.is_birth_year_only and records.vaccinated_on < citizens.date_of_birth
+            or citizens.is_birth_year_only and year(records.vaccinated_on) < year(citizens.date_of_birth)
+        ) as is_dose_before_birth,
+        (citizens.status = 'deceased') as is_deceased,
+        coalesce(records.vaccinated_on >= citizens.deceased_first_seen_on, false) as is_dose_after_death_seen,
+        coalesce(records.vaccinated_on <= citizens.alive_last_seen_on, false) as is_alive_at_dose
+    from records
+    inner join id_hits_unique on records.dose_record_key = id_hits_unique.dose_record_key
+    inner join citizens on id_hits_unique.citizen_id = citizens.citizen_id
+),
+
+-- 2. name key + birth date (+ commune) candidates ---------------------------------------------------
+name_candidates as (
+    select
+        records.dose_record_key,
+        citizens.citizen_id,
+        (records.commune_code = citizens.commune_code) as is_same_commune,
+        (
+            records.date_of_birth = citizens.date_of_birth
+            and not records.is_dob_year_only and not citizens.is_birth_year_only
+        ) as is_dob_exact,
+        (records.full_name = citizens.full_name) as is_full_name_exact
+    from records
+    inner join citizens on records.name_key = citizens.name_key
+    where
+        records.date_of_birth is not null
+        and {{ dob_compatible('records.date_of_birth', 'records.is_dob_year_only', 'citizens.date_of_birth', 'citizens.is_birth_year_only') }}
+        and coalesce(records.gender = citizens.gender, true)
+),
+
+name_summary as (
+    select
+        dose_record_key,
+        count(*) filter (where is_same_commune) as commune_candidates,
+        count(*) as province_candidates,
+        count(*) filter (where is_same_commune and is_full_name_exact) as commune_exact_name_candidates,
+        -- best candidate first: same commune, exact name with diacritics, exact birth date
+        arg_min(
+            citizen_id,
+            [(not is_same_commune)::int, (not is_full_name_exact)::int, (not is_dob_exact)::int]
+        ) as best_citizen_id,
+        bool_or(is_dob_exact) filter (where is_same_commune) as is_commune_dob_exact,
+        bool_or(is_dob_exact) as is_province_dob_exact
+    from name_candidates
+    group by dose_record_key
+),
+
+exact_name_pick as (
+    select dose_record_key, any_value(citizen_id) as citizen_id
+    from name_candidates
+    where is_same_commune and is_full_name_exact
+    group by dose_record_key
+),
+
+-- 3. decide ------------------------------------------------------------------------------------------
+joined as (
+    select
+        records.dose_record_key,
+        records.source,
+        records.source_record_id,
+        records.id_class,
+        records.is_dob_unparseable,
+        records.is_dob_day_month_swapped,
+        records.is_dob_year_only,
+        id_evidence.citizen_id as id_citizen_id,
+        id_evidence.match_method as id_match_method,
+        id_evidence.is_name_agreed,
+        id_evidence.is_dob_agreed,
+        id_evidence.is_dob_exact as is_id_dob_exact,
+        id_evidence.is_gender_agreed,
+        id_evidence.is_dose_before_birth,
+        id_evidence.is_deceased,
+        id_evidence.is_dose_after_death_seen,
+        id_evidence.is_alive_at_dose,
+        coalesce(name_summary.commune_candidates, 0) as commune_candidates,
+        coalesce(name_summary.province_candidates, 0) as province_candidates,
+        coalesce(name_summary.commune_exact_name_candidates, 0) as commune_exact_name_candidates,
+        name_summary.best_citizen_id,
+        name_summary.is_commune_dob_exact,
+        name_summary.is_province_dob_exact,
+        exact_name_pick.citizen_id as exact_name_citizen_id
+    from records
+    left join id_evidence on records.dose_record_key = id_evidence.dose_record_key
+    left join name_summary on records.dose_record_key = name_summary.dose_record_key
+    left join exact_name_pick on records.dose_record_key = exact_name_pick.dose_record_key
+),
+
+fallback as (
+    -- what the name + birth date (+ commune) evidence alone says
+    select
+        *,
+        case
+            when commune_candidates = 1 then 'probable'
+            when commune_candidates > 1 and commune_exact_name_candidates = 1 then 'probable'
+            when commune_candidates > 1 then 'needs_review'
+            when province_candidates = 1 and is_province_dob_exact then 'probable'
+            when province_candidates >= 1 then 'needs_review'
+            else 'unmatched'
+        end as fallback_status,
+        case
+            when commune_candidates = 1 then best_citizen_id
+            when commune_candidates > 1 and commune_exact_name_candidates = 1 then exact_name_citizen_id
+            when commune_candidates > 1 then best_citizen_id
+            when province_candidates >= 1 then best_citizen_id
+        end as fallback_citizen_id,
+        case
+            when commune_candidates = 1 and is_commune_dob_exact then 0.9
+            when commune_candidates = 1 then 0.8
+            when commune_candidates > 1 and commune_exact_name_candidates = 1 then 0.75
+            when commune_candidates > 1 then 0.5
+            when province_candidates = 1 and is_province_dob_exact then 0.7
+            when province_candidates >= 1 then 0.4
+        end as fallback_score
+    from joined
+),
+
+decided as (
+    select
+        *,
+        (id_citizen_id is not null and not is_name_agreed and not coalesce(is_dob_agreed, false)) as is_identity_conflict,
+        (
+            id_citizen_id is not null
+            and (is_dose_before_birth or (is_dose_after_death_seen and not is_alive_at_dose))
+        ) as is_life_conflict
+    from fallback
+),
+
+final as (
+    select
+        dose_record_key,
+        source,
+        source_record_id,
+        case
+            when id_citizen_id is null then fallback_status
+            when is_identity_conflict and fallback_status = 'probable' and fallback_citizen_id <> id_citizen_id
+                then 'probable'
+            when is_life_conflict or is_identity_conflict then 'needs_review'
+            when not is_name_agreed or is_dob_agreed = false or not is_gender_agreed then 'needs_review'
+            when id_match_method in ('id_repaired', 'old_id_repaired') then 'corrected'
+            else 'verified'
+        end as match_status,
+        case
+            when id_citizen_id is null then fallback_citizen_id
+            when is_identity_conflict and fallback_status = 'probable' and fallback_citizen_id <> id_citizen_id
+                then fallback_citizen_id
+            else id_citizen_id
+        end as candidate_citizen_id,
+        case
+            when id_citizen_id is null then fallback_score
+            when is_identity_conflict and fallback_status = 'probable' and fallback_citizen_id <> id_citizen_id
+                then fallback_score * 0.9
+            when is_identity_conflict then 0.2
+            when is_life_conflict then 0.5
+            when not is_name_agreed or is_dob_agreed = false or not is_gender_agreed then 0.6
+            else round(
+                1.0
+                - case when id_match_method in ('id_repaired', 'old_id_repaired') then 0.03 else 0 end
+                - case when is_dob_agreed is null then 0.1 when not is_id_dob_exact then 0.03 else 0 end,
+                2
+            )
+        end as candidate_score,
+        case
+            when id_citizen_id is null then
+                case when fallback_status = 'probable' then
+                    case when commune_candidates >= 1 then 'name_dob_commune' else 'name_dob_province' end
+                else 'none' end
+            when is_identity_conflict and fallback_status = 'probable' and fallback_citizen_id <> id_citizen_id
+                then 'name_dob_commune'
+            else id_match_method
+        end as match_method,
+        list_filter(
+            [
+                case when id_class = 'missing' then 'missing_id' end,
+                case when id_class = 'invalid' then 'bad_id_format' end,
+                case when id_class in ('cccd12', 'cmnd9', 'cccd12_lost_zero', 'cmnd9_lost_zero') and id_citizen_id is null
+                    then 'id_not_in_population' end,
+                case when id_class in ('cccd12_lost_zero', 'cmnd9_lost_zero') then 'id_leading_zero_lost' end,
+                case when id_class in ('cmnd9', 'cmnd9_lost_zero') then 'old_id_number' end,
+                case when is_dob_unparseable then 'unparseable_dob' end,
+                case when is_dob_day_month_swapped then 'dob_day_month_swapped' end,
+                case when id_citizen_id is not null and not is_name_agreed then 'name_mismatch' end,
+                case when id_citizen_id is not null and is_dob_agreed = false then 'dob_mismatch' end,
+                case when id_citizen_id is not null and not is_gender_agreed then 'gender_mismatch' end,
+                case when is_identity_conflict or (is_dose_after_death_seen and not is_alive_at_dose)
+                    then 'suspected_borrowed_identity' end,
+                case when id_citizen_id is not null and is_deceased and not is_alive_at_dose then 'citizen_deceased' end,
+                case when is_dose_before_birth then 'dose_before_birth' end,
+                case when id_citizen_id is null and commune_candidates > 1 and commune_exact_name_candidates <> 1
+                    then 'ambiguous_candidates' end,
+                case when id_citizen_id is null and commune_candidates = 0 and province_candidates > 1
+                    then 'ambiguous_candidates' end,
+                case when id_citizen_id is null and commune_candidates = 0 and province_candidates >= 1
+                    then 'commune_mismatch' end
+            ],
+            lambda code: code is not null
+        ) as issues
+    from decided
+)
+
+select
+    dose_record_key,
+    source,
+    source_record_id,
+    case when match_status in ('verified', 'corrected', 'probable') then candidate_citizen_id end as citizen_id,
+    match_status,
+    cast(case when match_status in ('verified', 'corrected', 'probable') then candidate_score end as double) as match_score,
+    match_method,
+    candidate_citizen_id,
+    cast(candidate_score as double) as candidate_score,
+    issues
+from final

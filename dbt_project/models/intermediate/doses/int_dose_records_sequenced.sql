@@ -1,0 +1,138 @@
+{#-
+  The reconciled dose records: identity (after police returns), duplicates, and each credited dose's
+  place in its citizen's history recomputed by date, with the dose-level checks:
+    implausible_dose_interval: fewer days since the previous credited dose than the previous
+      product's minimum (primary series) or var('booster_min_interval_days') (after the primary series);
+    dose_number_inconsistent: the reported dose number differs from the recomputed sequence;
+    unknown_vaccine: the typed vaccine matches no alias.
+  Duplicates take status `duplicate`, credit nobody and carry no sequence.
+-#}
+with
+
+records as (
+    select * from {{ ref('int_dose_records_unioned') }}
+),
+
+verified as (
+    select * from {{ ref('int_dose_records_verified') }}
+),
+
+deduplicated as (
+    select * from {{ ref('int_dose_records_deduplicated') }}
+),
+
+vaccines as (
+    select * from {{ ref('ref_vaccines') }}
+),
+
+citizens as (
+    select * from {{ ref('stg_population__citizens') }}
+),
+
+resolved as (
+    select
+        records.dose_record_key,
+        records.source,
+        records.source_record_id,
+        case when deduplicated.is_duplicate then 'duplicate' else verified.match_status end as match_status,
+        case when not deduplicated.is_duplicate then verified.citizen_id end as citizen_id,
+        case when not deduplicated.is_duplicate then verified.match_score end as match_score,
+        verified.match_method,
+        verified.candidate_citizen_id,
+        verified.candidate_score,
+        verified.issues,
+        verified.police_result,
+        verified.worklist_status,
+        deduplicated.duplicate_of_source,
+        deduplicated.duplicate_of_record_id,
+        records.vaccine_code,
+        records.vaccine_family,
+        records.dose_number_reported,
+        records.vaccinated_on,
+        records.is_signed,
+        records.province_code as reported_province_code,
+        records.district_code as reported_district_code,
+        records.commune_code as reported_commune_code,
+        records.received_at
+    from records
+    inner join verified on records.dose_record_key = verified.dose_record_key
+    inner join deduplicated on records.dose_record_key = deduplicated.dose_record_key
+),
+
+credited as (
+    select
+        resolved.dose_record_key,
+        row_number() over (
+            partition by resolved.citizen_id
+            order by resolved.vaccinated_on, resolved.is_signed desc, resolved.source, resolved.source_record_id
+        ) as dose_sequence,
+        resolved.vaccinated_on,
+        vaccines.primary_series_doses,
+        vaccines.min_interval_days,
+        resolved.citizen_id
+    from resolved
+    left join vaccines on resolved.vaccine_code = vaccines.vaccine_code
+    where resolved.match_status in ('verified', 'corrected', 'probable')
+),
+
+intervals as (
+    select
+        dose_record_key,
+        dose_sequence,
+        date_diff('day', lag(vaccinated_on) over by_citizen, vaccinated_on) as days_since_previous,
+        case
+            when lag(dose_sequence) over by_citizen < lag(primary_series_doses) over by_citizen
+                then lag(min_interval_days) over by_citizen
+            else {{ var('booster_min_interval_days') }}
+        end as min_days_since_previous
+    from credited
+    window by_citizen as (partition by citizen_id order by dose_sequence)
+),
+
+final as (
+    select
+        resolved.source,
+        resolved.source_record_id,
+        resolved.citizen_id,
+        resolved.match_status,
+        resolved.match_score,
+        list_concat(
+            resolved.issues,
+            list_filter(
+                [
+                    case when resolved.vaccine_code is null then 'unknown_vaccine' end,
+                    case when intervals.days_since_previous < intervals.min_days_since_previous
+                        then 'implausible_dose_interval' end,
+                    case when intervals.dose_sequence is not null
+                        and resolved.dose_number_reported is distinct from intervals.dose_sequence
+                        then 'dose_number_inconsistent' end
+                ],
+                lambda code: code is not null
+            )
+        ) as issues,
+        resolved.duplicate_of_source,
+        resolved.duplicate_of_record_id,
+        resolved.vaccine_code,
+        resolved.dose_number_reported,
+        cast(intervals.dose_sequence as integer) as dose_sequence,
+        resolved.vaccinated_on,
+        resolved.is_signed,
+        coalesce(citizens.province_code, resolved.reported_province_code) as province_code,
+        case when citizens.citizen_id is not null then citizens.district_code else resolved.reported_district_code end
+            as district_code,
+        case when citizens.citizen_id is not null then citizens.commune_code else resolved.reported_commune_code end
+            as commune_code,
+        resolved.dose_record_key,
+        resolved.match_method,
+        resolved.candidate_citizen_id,
+        resolved.candidate_score,
+        resolved.police_result,
+        resolved.worklist_status,
+        resolved.vaccine_family,
+        resolved.received_at
+    from resolved
+    left join intervals on resolved.dose_record_key = intervals.dose_record_key
+    left join citizens on resolved.citizen_id = citizens.citizen_id
+)
+
+select * from final

@@ -1,0 +1,124 @@
+{#-
+  One row per commune (every commune of ref_admin_units, plus any other code seen) and day, from the
+  first dose or complaint to the run's clock, with running totals as of that day:
+    doses_received / doses_credited: dose records (credited: verified, corrected, probable) by vaccinated_on;
+    persons_vaccinated: citizens by their first credited dose; persons_passport_eligible /
+      persons_passport_signed: by the day the primary series was completed (signed: as of now);
+    worklist_open: open worklist items by the dose's vaccinated_on;
+    complaints_open: received and not yet resolved or rejected on that day;
+    complaints_sla_breached: complaints whose SLA had run out unresolved by that day.
+-#}
+with
+
+doses as (
+    select * from {{ ref('dose_reconciliation') }}
+),
+
+persons as (
+    select * from {{ ref('person_vaccination') }}
+),
+
+worklist as (
+    select * from {{ ref('commune_worklist') }}
+),
+
+complaints as (
+    select * from {{ ref('complaint_tracking') }}
+),
+
+admin_units as (
+    select * from {{ ref('ref_admin_units') }}
+),
+
+clock as (
+    select * from {{ ref('int_run_clocks_resolved') }}
+),
+
+events as (
+    select commune_code, vaccinated_on as event_on, 1 as doses_received, 0 as doses_credited, 0 as persons_vaccinated,
+        0 as persons_passport_eligible, 0 as persons_passport_signed, 0 as worklist_open, 0 as complaints_open,
+        0 as complaints_sla_breached
+    from doses
+    union all
+    select commune_code, vaccinated_on, 0, 1, 0, 0, 0, 0, 0, 0
+    from doses where match_status in ('verified', 'corrected', 'probable')
+    union all
+    select commune_code, first_dose_on, 0, 0, 1, 0, 0, 0, 0, 0 from persons
+    union all
+    select commune_code, primary_series_completed_on, 0, 0, 0, 1, case when is_passport_signed then 1 else 0 end, 0, 0, 0
+    from persons where is_passport_eligible
+    union all
+    select commune_code, vaccinated_on, 0, 0, 0, 0, 0, 1, 0, 0 from worklist where status = 'open'
+    union all
+    select commune_code, cast(received_at as date), 0, 0, 0, 0, 0, 0, 1, 0 from complaints
+    union all
+    select commune_code, cast(resolved_at as date), 0, 0, 0, 0, 0, 0, -1, 0 from complaints where resolved_at is not null
+    union all
+    select commune_code, cast(sla_due_at as date) + 1, 0, 0, 0, 0, 0, 0, 0, 1
+    from complaints where resolved_at is null or resolved_at > sla_due_at
+),
+
+daily_deltas as (
+    select
+        commune_code,
+        event_on,
+        sum(doses_received) as doses_received,
+        sum(doses_credited) as doses_credited,
+        sum(persons_vaccinated) as persons_vaccinated,
+        sum(persons_passport_eligible) as persons_passport_eligible,
+        sum(persons_passport_signed) as persons_passport_signed,
+        sum(worklist_open) as worklist_open,
+        sum(complaints_open) as complaints_open,
+        sum(complaints_sla_breached) as complaints_sla_breached
+    from events
+    where commune_code is not null and event_on is not null
+    group by commune_code, event_on
+),
+
+communes as (
+    select commune_code, any_value(district_code) as district_code
+    from (
+        select commune_code, district_code from admin_units
+        union all
+        select distinct commune_code, district_code from doses where commune_code is not null
+        union all
+        select distinct commune_code, district_code from complaints where commune_code is not null
+    )
+    group by commune_code
+),
+
+days as (
+    select cast(day as date) as as_of_date
+    from clock
+    cross join (select min(event_on) as first_on from daily_deltas) as bounds
+    cross join range(
+        cast(coalesce(bounds.first_on, clock.as_of_date) as timestamp),
+        cast(clock.as_of_date as timestamp) + interval 1 day,
+        interval 1 day
+    ) as series(day)
+),
+
+grid as (
+    select communes.commune_code, communes.district_code, days.as_of_date
+    from communes
+    cross join days
+),
+
+final as (
+    select
+        cast(grid.as_of_date as date) as as_of_date,
+        cast('19' as varchar) as province_code,
+        cast(grid.district_code as varchar) as district_code,
+        cast(grid.commune_code as varchar) as commune_code,
+        {%- for metric in ['doses_received', 'doses_credited', 'persons_vaccinated', 'persons_passport_eligible',
+                           'persons_passport_signed', 'worklist_open', 'complaints_open', 'complaints_sla_breached'] %}
+        cast(sum(coalesce(daily_deltas.{{ metric }}, 0)) over by_commune as bigint) as {{ metric }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from grid
+    left join daily_deltas
+        on grid.commune_code = daily_deltas.commune_code
+        and grid.as_of_date = daily_deltas.event_on
+    window by_commune as (partition by grid.commune_code order by grid.as_of_date rows between unbounded preceding and current row)
+)
+
+select * from final

@@ -1,0 +1,33 @@
+{#- One row per dose record received (newest version, tombstones excluded): who it is credited to and why. -#}
+with
+
+sequenced as (
+    select * from {{ ref('int_dose_records_sequenced') }}
+),
+
+final as (
+    select
+        cast(source as varchar) as source,
+        cast(source_record_id as varchar) as source_record_id,
+        cast(citizen_id as varchar) as citizen_id,
+        cast(match_status as varchar) as match_status,
+        cast(match_score as double) as match_score,
+        cast(list_sort(list_distinct(issues)) as varchar[]) as issues,
+        cast(duplicate_of_source as varchar) as duplicate_of_source,
+        cast(duplicate_of_record_id as varchar) as duplicate_of_record_id,
+        cast(vaccine_code as varchar) as vaccine_code,
+        cast(dose_number_reported as integer) as dose_number_reported,
+        cast(dose_sequence as integer) as dose_sequence,
+        cast(vaccinated_on as date) as vaccinated_on,
+        cast(is_signed as boolean) as is_signed,
+        cast(province_code as varchar) as province_code,
+        cast(district_code as varchar) as district_code,
+        cast(commune_code as varchar) as commune_code,
+        cast(match_method as varchar) as match_method,
+        cast(candidate_citizen_id as varchar) as candidate_citizen_id,
+        cast(candidate_score as double) as candidate_score,
+        cast(police_result as varchar) as police_result
+    from sequenced
+)
+
+select * from final

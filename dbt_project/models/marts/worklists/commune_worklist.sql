@@ -1,0 +1,72 @@
+{#-
+  One row per dose record sent to a commune for verification: in review, unmatched with a
+  candidate, suspected borrowed identity, or already returned by the police. The commune is the
+  reported one, else the candidate's. worklist_item_id = md5(source || '/' || source_record_id) is
+  stable across runs. Police results of the newest return are joined when present.
+-#}
+with
+
+reconciled as (
+    select * from {{ ref('int_dose_records_sequenced') }}
+),
+
+records as (
+    select * from {{ ref('int_dose_records_unioned') }}
+),
+
+citizens as (
+    select * from {{ ref('stg_population__citizens') }}
+),
+
+returns as (
+    select * from {{ ref('stg_police_returns__verifications') }}
+),
+
+cases as (
+    select * from reconciled
+    where
+        match_status = 'needs_review'
+        or (match_status = 'unmatched' and candidate_citizen_id is not null)
+        or list_contains(issues, 'suspected_borrowed_identity')
+        or police_result is not null
+),
+
+final as (
+    select
+        cast(md5(cases.source || '/' || cases.source_record_id) as varchar) as worklist_item_id,
+        cast(coalesce(records.province_code, candidate.province_code) as varchar) as province_code,
+        cast(case when records.commune_code is not null then records.district_code else candidate.district_code end as varchar)
+            as district_code,
+        cast(coalesce(records.commune_code, candidate.commune_code) as varchar) as commune_code,
+        cast(cases.source as varchar) as source,
+        cast(cases.source_record_id as varchar) as source_record_id,
+        cast(list_sort(list_distinct(cases.issues)) as varchar[]) as reasons,
+        cast(records.full_name as varchar) as full_name,
+        cast(records.date_of_birth_reported as varchar) as date_of_birth,
+        cast(records.gender as varchar) as gender,
+        cast(records.id_number_reported as varchar) as id_number,
+        cast(records.phone as varchar) as phone,
+        cast(cases.candidate_citizen_id as varchar) as candidate_citizen_id,
+        cast(candidate.full_name as varchar) as candidate_full_name,
+        cast(candidate.date_of_birth as date) as candidate_date_of_birth,
+        cast(candidate.gender as varchar) as candidate_gender,
+        cast(cases.candidate_score as double) as candidate_score,
+        cast(cases.worklist_status as varchar) as status,
+        cast(returns.police_result_reported as varchar) as police_result,
+        cast(returns.police_verified_id_number_reported as varchar) as police_verified_id_number,
+        cast(returns.police_verified_full_name as varchar) as police_verified_full_name,
+        cast(returns.police_verified_date_of_birth as date) as police_verified_date_of_birth,
+        cast(returns.police_verified_gender as varchar) as police_verified_gender,
+        cast(returns.police_verifier as varchar) as police_verifier,
+        cast(returns.police_verified_on as date) as police_verified_on,
+        cast(cases.match_status as varchar) as match_status,
+        cast(records.vaccine_reported as varchar) as vaccine,
+        cast(cases.vaccinated_on as date) as vaccinated_on,
+        cast(records.site_code as varchar) as site_code
+    from cases
+    inner join records on cases.dose_record_key = records.dose_record_key
+    left join citizens as candidate on cases.candidate_citizen_id = candidate.citizen_id
+    left join returns on cases.source = returns.source and cases.source_record_id = returns.source_record_id
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Warehouse build: runs the dbt project (dbt_project/) in-process."""

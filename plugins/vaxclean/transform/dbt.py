@@ -1,0 +1,144 @@
+"""Run the dbt project in-process (dbtRunner) against a warehouse directory.
+
+The project and its committed profiles.yml live in `vaxclean.config.DBT_PROJECT_DIR`; everything a run
+writes (target/, logs/, the warehouse file) goes under the warehouse directory, so the repository
+stays clean and parallel runs on different warehouses do not collide.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from vaxclean.config import DBT_PROJECT_DIR, settings
+
+log = logging.getLogger(__name__)
+
+_FAILED = {"error", "fail", "runtime error"}
+
+
+class DbtFailure(RuntimeError):
+    """dbt ran but some nodes failed (or dbt itself could not run)."""
+
+    def __init__(self, command: str, failures: list[dict[str, str]], message: str = "") -> None:
+        self.command = command
+        self.failures = failures
+        lines = [f"dbt {command} failed" + (f": {message}" if message else "")]
+        lines += [f"  {f['status']}: {f['unique_id']}: {f['message']}" for f in failures]
+        super().__init__("\n".join(lines))
+
+
+@contextmanager
+def _environment(warehouse_dir: Path) -> Iterator[None]:
+    """VAXCLEAN_WAREHOUSE_DIR (read by profiles.yml and the sources) set for the duration of the run."""
+    saved = os.environ.get("VAXCLEAN_WAREHOUSE_DIR")
+    os.environ["VAXCLEAN_WAREHOUSE_DIR"] = str(warehouse_dir)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("VAXCLEAN_WAREHOUSE_DIR", None)
+        else:
+            os.environ["VAXCLEAN_WAREHOUSE_DIR"] = saved
+
+
+def _release_warehouse() -> None:
+    """dbt-duckdb keeps its DuckDB connection open in the process after a run; close it so the file can be
+    opened (read-only, or with another configuration), copied or published by the same process."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing cached
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None and hasattr(environment, "close"):
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _cli_args(args: list[str], warehouse_dir: Path, vars: Mapping[str, Any] | None) -> list[str]:
+    dbt_dir = warehouse_dir / "dbt"
+    full = [
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(dbt_dir / "target"),
+        "--log-path", str(dbt_dir / "logs"),
+    ]
+    if vars:
+        full += ["--vars", json.dumps(dict(vars), default=str)]
+    return full
+
+
+def _summarise(command: str, result: Any) -> dict[str, Any]:
+    statuses: Counter[str] = Counter()
+    failures: list[dict[str, str]] = []
+    node_results = getattr(result, "results", None) or []
+    for node_result in node_results:
+        status = str(getattr(node_result.status, "value", node_result.status))
+        statuses[status] += 1
+        if status in _FAILED:
+            node = getattr(node_result, "node", None)
+            failures.append({
+                "unique_id": getattr(node, "unique_id", "?"),
+                "status": status,
+                "message": " | ".join(line.strip() for line in (node_result.message or "").splitlines() if line.strip())[:600],
+            })
+    return {"command": command, "nodes": len(node_results), "statuses": dict(statuses), "failures": failures}
+
+
+def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run `dbt <args>` in-process on `warehouse_dir`; return counts per status (XCom-sized).
+
+    Raises DbtFailure listing the failing nodes when dbt reports failure.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import: only when a build runs
+
+    warehouse_dir = Path(warehouse_dir).resolve()
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    command = " ".join(args[:1]) or "dbt"
+    cli_args = _cli_args(args, warehouse_dir, vars)
+    with _environment(warehouse_dir):
+        # settings() is read now so the DuckDB knobs in profiles.yml see the same defaults as config.py
+        knobs = settings()
+        os.environ.setdefault("VAXCLEAN_DUCKDB_THREADS", str(knobs.duckdb_threads))
+        os.environ.setdefault("VAXCLEAN_DUCKDB_MEMORY_LIMIT", knobs.duckdb_memory_limit)
+        log.info("dbt %s on %s", command, warehouse_dir)
+        try:
+            outcome = dbtRunner().invoke(cli_args)
+        finally:
+            _release_warehouse()
+    summary = _summarise(command, outcome.result)
+    if not outcome.success:
+        message = str(outcome.exception) if outcome.exception else ""
+        raise DbtFailure(command, summary["failures"], message)
+    log.info("dbt %s: %s", command, summary["statuses"])
+    return summary
+
+
+def parse(*, warehouse_dir: Path) -> dict[str, Any]:
+    """`dbt parse`: the project compiles (Jinja, refs, yml); returns the node counts of the manifest."""
+    from dbt.cli.main import dbtRunner
+
+    warehouse_dir = Path(warehouse_dir).resolve()
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with _environment(warehouse_dir):
+        try:
+            outcome = dbtRunner().invoke(_cli_args(["parse"], warehouse_dir, None))
+        finally:
+            _release_warehouse()
+    if not outcome.success:
+        raise DbtFailure("parse", [], str(outcome.exception or "parse failed"))
+    manifest = outcome.result
+    kinds: Counter[str] = Counter(node.resource_type for node in manifest.nodes.values())
+    return {
+        "command": "parse",
+        "nodes": {str(getattr(k, "value", k)): v for k, v in kinds.items()},
+        "sources": len(manifest.sources),
+        "macros": sum(1 for m in manifest.macros.values() if m.package_name == "vaxclean"),
+    }
