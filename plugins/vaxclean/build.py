@@ -46,7 +46,8 @@ def build_layer(layer: str, run_id: str) -> dict:
 
     init_raw(settings().raw_dir)
     started = time.monotonic()
-    args = ["build", "--select", *LAYER_SELECTORS[layer]]
+    # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
+    args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious"]
     result = run_dbt(args, warehouse_dir=_warehouse_dir())
     result = dict(result or {})
     result["seconds"] = round(time.monotonic() - started, 3)

@@ -56,9 +56,9 @@ LIVE_DOSE_KEYS_SQL = f"select source, source_record_id from {LIVE_DOSES_RELATION
 PLATFORM_DOSES_RELATION = "staging.stg_platform__immunizations"
 SITE_BATCH_DOSES_RELATION = "staging.stg_site_batches__batch_rows"
 LIVE_DOSE_KEYS_FROM_STAGING_SQL = f"""
-select 'platform' as source, record_id as source_record_id
+select 'platform' as source, source_record_id
 from {PLATFORM_DOSES_RELATION}
-qualify row_number() over (partition by record_id order by updated_at desc nulls last) = 1
+qualify row_number() over (partition by source_record_id order by updated_at desc nulls last) = 1
     and not coalesce(is_deleted, false)
 union all
 select distinct 'site_batch' as source, source_record_id

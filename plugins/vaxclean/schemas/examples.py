@@ -173,13 +173,14 @@ def staging_frames() -> dict[str, pl.DataFrame]:
     """A valid frame per staging model of `vaxclean.schemas.staging.STAGING_MODELS`."""
     ts = dt.datetime(2022, 1, 5, 10, 0)
     person = {"full_name": ["Nguyễn Văn A", None], "date_of_birth": [dt.date(1980, 2, 1), None],
-              "gender": ["male", None], "id_number": ["019080000012", "12345678"], "phone": ["0912345678", None]}
+              "gender": ["male", None], "id_digits": ["019080000012", "12345678"], "id_class": ["cccd12", "cmnd9_lost_zero"],
+              "phone": ["0912345678", None]}
     admin = {"province_code": ["19", None], "district_code": ["164", None], "commune_code": ["05434", None]}
-    dose = {"vaccine_code": ["AZ", None], "dose_number": pl.Series([1, None], dtype=pl.Int32),
+    dose = {"vaccine_key": ["astrazeneca", None], "dose_number_reported": pl.Series([1, None], dtype=pl.Int32),
             "vaccinated_on": [dt.date(2021, 7, 1), dt.date(2022, 1, 2)]}
     return {
         "stg_platform__immunizations": pl.DataFrame({
-            "record_id": ["P1", "P2"], "updated_at": [ts, ts], "is_deleted": [False, True],
+            "source_record_id": ["P1", "P2"], "updated_at": [ts, ts],
             "is_signed": [True, None], "signed_at": [ts, None], "site_code": ["S1", "S2"],
             **person, **admin, **dose,
         }),
@@ -189,23 +190,24 @@ def staging_frames() -> dict[str, pl.DataFrame]:
         }),
         "stg_feedback__tickets": pl.DataFrame({
             "ticket_id": ["T1", "T2"], "channel": ["portal", "zalo"], "received_at": [ts, ts],
-            "category": ["missing_dose", None], "status": ["received", "resolved"], "updated_at": [ts, ts],
+            "category_reported": ["missing_dose", None], "status": ["received", "resolved"], "updated_at": [ts, ts],
             "commune_code": ["05434", None], **person,
         }),
         "stg_hotline__calls": pl.DataFrame({
-            "call_id": ["C1", "C2"], "called_at": [ts, None], "category": [None, "other"],
+            "ticket_id": ["C1", "C2"], "received_at": [ts, None], "category_reported": [None, "other"],
             "commune_code": ["05434", "05437"], **person,
         }),
         "stg_population__citizens": pl.DataFrame({
             "citizen_id": ["019080000012", "019180000013"], "old_id_number": ["090000001", None],
             "full_name": ["Nguyễn Văn A", "Trần Thị B"], "date_of_birth": [dt.date(1980, 2, 1), dt.date(1980, 1, 1)],
-            "birth_year_only": [False, True], "gender": ["male", "female"], "status": ["active", "deceased"],
+            "is_birth_year_only": [False, True], "gender": ["male", "female"], "status": ["active", "deceased"],
             "province_code": ["19", "19"], "district_code": ["164", "164"], "commune_code": ["05434", "05434"],
         }),
         "stg_police_returns__verifications": pl.DataFrame({
             "source": ["platform", "site_batch"], "source_record_id": ["P1", "F01/a.xlsx#2"],
-            "verified_id_number": ["019080000012", None], "verified_date_of_birth": [dt.date(1980, 2, 1), None],
-            "verified_gender": ["male", None], "verified_on": [dt.date(2022, 2, 1), None],
+            "police_verified_id_digits": ["019080000012", None],
+            "police_verified_date_of_birth": [dt.date(1980, 2, 1), None],
+            "police_verified_gender": ["male", None], "police_verified_on": [dt.date(2022, 2, 1), None],
         }),
     }
 
@@ -250,10 +252,10 @@ def dose_sources_for(doses: pl.DataFrame) -> dict[str, dict[str, pl.DataFrame]]:
     intermediate model holding the live dose keys; as {db schema: {table: frame}}."""
     ts = dt.datetime(2022, 1, 5, 10, 0)
     platform = doses.filter(pl.col("source") == "platform").select(
-        record_id=pl.col("source_record_id"), updated_at=pl.lit(ts), is_deleted=pl.lit(False),
+        source_record_id=pl.col("source_record_id"), updated_at=pl.lit(ts), is_deleted=pl.lit(False),
         vaccinated_on=pl.col("vaccinated_on"),
     )
-    extra = pl.DataFrame({"record_id": ["TOMBSTONED"], "updated_at": [ts], "is_deleted": [True],
+    extra = pl.DataFrame({"source_record_id": ["TOMBSTONED"], "updated_at": [ts], "is_deleted": [True],
                           "vaccinated_on": [dt.date(2021, 8, 1)]})
     older = platform.head(1).with_columns(updated_at=pl.lit(ts - dt.timedelta(days=3)))
     site = doses.filter(pl.col("source") == "site_batch").select(

@@ -34,6 +34,7 @@ from vaxclean.schemas._common import (
     in_campaign,
 )
 
+ID_CLASSES = ["cccd12", "cmnd9", "cccd12_lost_zero", "cmnd9_lost_zero", "invalid", "missing"]
 OLDEST_BIRTH = dt.date(1900, 1, 1)
 NEWEST_BIRTH = dt.date(2023, 12, 31)
 
@@ -52,7 +53,8 @@ class _PersonAsReported(pa.DataFrameModel):
     full_name: str | None = pa.Field(nullable=True, description="Name, NFC, trimmed, single spaces.")
     date_of_birth: dt.date | None = pa.Field(nullable=True, description="Parsed date of birth, or null.")
     gender: str | None = pa.Field(nullable=True, isin=GENDERS, description="male | female | null.")
-    id_number: str | None = pa.Field(nullable=True, str_matches=DIGITS, description="ID number, digits only.")
+    id_digits: str | None = pa.Field(nullable=True, description="ID number without separators (digits unless invalid).")
+    id_class: str | None = pa.Field(nullable=True, isin=ID_CLASSES, description="How the ID number reads.")
     phone: str | None = pa.Field(nullable=True, str_matches=DIGITS, description="Phone, digits only.")
 
     @pa.check("date_of_birth", name="date_of_birth_plausible", raise_warning=True)
@@ -64,15 +66,15 @@ class _PersonAsReported(pa.DataFrameModel):
 class _DoseFacts(pa.DataFrameModel):
     """What a dose record says about the dose."""
 
-    vaccine_code: str | None = pa.Field(nullable=True, description="Vaccine mapped to its code, or null if unknown.")
-    dose_number: pl.Int32 | None = pa.Field(nullable=True, description="Dose number as entered.")
+    vaccine_key: str | None = pa.Field(nullable=True, description="Vaccine as entered, reduced to a lookup key.")
+    dose_number_reported: pl.Int32 | None = pa.Field(nullable=True, description="Dose number as entered.")
     vaccinated_on: dt.date | None = pa.Field(nullable=True, description="Date of the dose.")
 
     @pa.check("vaccinated_on", name="vaccinated_on_in_campaign", raise_warning=True)
     def vaccinated_on_in_campaign(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(in_campaign(data.key))
 
-    @pa.check("dose_number", name="dose_number_plausible", raise_warning=True)
+    @pa.check("dose_number_reported", name="dose_number_plausible", raise_warning=True)
     def dose_number_plausible(cls, data: pa.PolarsData) -> pl.LazyFrame:
         col = pl.col(data.key)
         return data.lazyframe.select(col.is_null() | col.is_between(1, DOSE_NUMBER_MAX))
@@ -81,9 +83,8 @@ class _DoseFacts(pa.DataFrameModel):
 class StgPlatformImmunization(_AdminCodes, _PersonAsReported, _DoseFacts):
     """Platform immunization records, renamed, cast and normalised (one row per served version)."""
 
-    record_id: str = pa.Field(description="Platform record id.")
+    source_record_id: str = pa.Field(description="Platform record id (newest version only).")
     updated_at: dt.datetime | None = pa.Field(nullable=True, description="Version timestamp (UTC).")
-    is_deleted: bool | None = pa.Field(nullable=True, description="Tombstone.")
     is_signed: bool | None = pa.Field(nullable=True, description="Signed by the site.")
     signed_at: dt.datetime | None = pa.Field(nullable=True, description="When signed (UTC).")
     site_code: str | None = pa.Field(nullable=True, description="Vaccination site.")
@@ -103,7 +104,7 @@ class StgFeedbackTicket(_PersonAsReported):
     ticket_id: str = pa.Field(description="Portal ticket id.")
     channel: str | None = pa.Field(nullable=True, isin=TICKET_CHANNELS, description="portal | zalo | email | in_person.")
     received_at: dt.datetime | None = pa.Field(nullable=True, description="When received (UTC).")
-    category: str | None = pa.Field(nullable=True, isin=TICKET_CATEGORIES, description="Category, or null.")
+    category_reported: str | None = pa.Field(nullable=True, isin=TICKET_CATEGORIES, description="Category, or null.")
     status: str | None = pa.Field(nullable=True, isin=TICKET_STATUSES, description="Ticket status.")
     updated_at: dt.datetime | None = pa.Field(nullable=True, description="Version timestamp (UTC).")
     commune_code: str | None = pa.Field(nullable=True, str_matches=COMMUNE_CODE, description="GSO commune code.")
@@ -112,9 +113,9 @@ class StgFeedbackTicket(_PersonAsReported):
 class StgHotlineCall(_PersonAsReported):
     """Hotline calls, normalised; a call is a complaint like a portal ticket."""
 
-    call_id: str = pa.Field(description="Mã cuộc gọi.")
-    called_at: dt.datetime | None = pa.Field(nullable=True, description="When called (UTC).")
-    category: str | None = pa.Field(nullable=True, isin=TICKET_CATEGORIES, description="Category, or null.")
+    ticket_id: str = pa.Field(description="Mã cuộc gọi.")
+    received_at: dt.datetime | None = pa.Field(nullable=True, description="When called (UTC).")
+    category_reported: str | None = pa.Field(nullable=True, isin=TICKET_CATEGORIES, description="Category, or null.")
     commune_code: str | None = pa.Field(nullable=True, str_matches=COMMUNE_CODE, description="GSO commune code.")
 
 
@@ -125,7 +126,7 @@ class StgPopulationCitizen(_AdminCodes):
     old_id_number: str | None = pa.Field(nullable=True, str_matches=OLD_ID_NUMBER, description="9-digit old ID.")
     full_name: str | None = pa.Field(nullable=True, description="Full name (NFC).")
     date_of_birth: dt.date | None = pa.Field(nullable=True, description="Date of birth.")
-    birth_year_only: bool | None = pa.Field(nullable=True, description="Only the year of birth is known.")
+    is_birth_year_only: bool | None = pa.Field(nullable=True, description="Only the year of birth is known.")
     gender: str | None = pa.Field(nullable=True, isin=GENDERS, description="male | female.")
     status: str | None = pa.Field(nullable=True, isin=CITIZEN_STATUSES, description="active | deceased | emigrated.")
 
@@ -135,10 +136,10 @@ class StgPoliceReturn(pa.DataFrameModel):
 
     source: str = pa.Field(isin=DOSE_SOURCES, description="platform | site_batch.")
     source_record_id: str = pa.Field(description="The verified dose record.")
-    verified_id_number: str | None = pa.Field(nullable=True, str_matches=DIGITS, description="Verified ID, digits.")
-    verified_date_of_birth: dt.date | None = pa.Field(nullable=True, description="Verified date of birth.")
-    verified_gender: str | None = pa.Field(nullable=True, isin=GENDERS, description="male | female | null.")
-    verified_on: dt.date | None = pa.Field(nullable=True, description="Verification date.")
+    police_verified_id_digits: str | None = pa.Field(nullable=True, str_matches=DIGITS, description="Verified ID, digits.")
+    police_verified_date_of_birth: dt.date | None = pa.Field(nullable=True, description="Verified date of birth.")
+    police_verified_gender: str | None = pa.Field(nullable=True, isin=GENDERS, description="male | female | null.")
+    police_verified_on: dt.date | None = pa.Field(nullable=True, description="Verification date.")
 
 
 # dbt model (in schema `staging`) -> schema. Adjust here when the staging models are renamed.
@@ -152,10 +153,10 @@ STAGING_MODELS: dict[str, type[pa.DataFrameModel]] = {
 }
 
 STAGING_KEYS: dict[str, tuple[str, ...]] = {
-    "stg_platform__immunizations": ("record_id", "updated_at"),
+    "stg_platform__immunizations": ("source_record_id",),
     "stg_site_batches__batch_rows": ("source_record_id",),
-    "stg_feedback__tickets": ("ticket_id", "updated_at"),
-    "stg_hotline__calls": ("call_id",),
+    "stg_feedback__tickets": ("ticket_id",),
+    "stg_hotline__calls": ("ticket_id",),
     "stg_population__citizens": ("citizen_id",),
     "stg_police_returns__verifications": ("source", "source_record_id"),
 }

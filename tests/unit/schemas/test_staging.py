@@ -19,7 +19,7 @@ BREAKS = {
     "stg_platform__immunizations": ("gender", pl.lit("Nam")),
     "stg_site_batches__batch_rows": ("commune_code", pl.lit("5434")),
     "stg_feedback__tickets": ("channel", pl.lit("fax")),
-    "stg_hotline__calls": ("id_number", pl.lit("019 080 000012")),
+    "stg_hotline__calls": ("id_class", pl.lit("passport")),
     "stg_population__citizens": ("citizen_id", pl.lit("19080000012")),
     "stg_police_returns__verifications": ("source", pl.lit("police")),
 }
