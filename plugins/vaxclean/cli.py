@@ -182,8 +182,8 @@ def print_summary(warehouse: Path) -> None:
     print(f"""
 Published marts: {path}
 Parquet:         {warehouse / 'published' / 'parquet'}/<mart>.parquet
-Open them:       duckdb -readonly {path}   (then: select * from dose_reconciliation limit 10;)
-                 python -c "import duckdb; print(duckdb.connect('{path}', read_only=True).sql('from marts.kpi_commune_daily limit 5'))"
+Open them:       duckdb -readonly {path} -c "from marts.marts.dose_reconciliation limit 10"
+                 (inside marts.duckdb the catalog and the schema are both "marts": qualify fully)
 Score them:      make evaluate WAREHOUSE={warehouse}""")
 
 

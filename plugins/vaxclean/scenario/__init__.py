@@ -10,7 +10,7 @@ from pathlib import Path
 
 def generate(out_dir: Path, people: int, seed: int) -> dict:
     """Write a scenario for `people` residents with `seed` to `out_dir`; returns the manifest."""
-    from vaxclean.scenario.generate import generate as _generate
+    from vaxclean.scenario.builder import generate as _generate
 
     return _generate(out_dir, people, seed)
 

@@ -47,6 +47,8 @@ def plan(rng: np.random.Generator, records: pl.DataFrame, tags: dict[str, np.nda
     edited = is_plat & ~borrowed & ~tomb & (u() < np.where(id_dirt, RATES["edited_dirty"], RATES["edited_other"]))
     edit_at = np.where(edited, entry + rng.integers(3, 120, n) * 86400 + 29, -1)
     tomb_at = np.where(tomb, entry + rng.integers(1, 40, n) * 86400 + 41, -1)
+    # a deleted record is not signed afterwards: the tombstone is always its newest version
+    sign_at = np.where((tomb_at >= 0) & (sign_at > tomb_at), -1, sign_at)
     # events past the end of the scenario never happened
     sign_at = np.where(sign_at > END_TS, -1, sign_at)
     edit_at = np.where(edit_at > END_TS, -1, edit_at)

@@ -135,8 +135,12 @@ class MartPersonVaccination(_Admin):
         return data.lazyframe.select(pl.col("booster_doses") < pl.col("doses_credited") + 1)
 
 
-class MartCommuneWorklist(_DoseKey, _AdminRequired):
-    """One row per case sent to a commune for verification (one row per dose record)."""
+class MartCommuneWorklist(_DoseKey, _Admin):
+    """One row per case sent to a commune for verification (one row per dose record).
+
+    The commune is the reported one, else the candidate's, else the vaccinating commune station's;
+    a case with none of these is unrouted (null commune) and is listed for the province.
+    """
 
     worklist_item_id: str = pa.Field(str_matches=MD5_HEX, description="md5(source || '/' || source_record_id).")
     reasons: StrList = pa.Field(nullable=True, description="Issue codes that sent the case.")

@@ -250,7 +250,7 @@ def test_dirt_is_visible_in_records(scenario: tuple[Path, dict]) -> None:
 def test_batch_rows_keep_stt_order_beyond_nine(tmp_path: Path, file_format: str) -> None:
     import openpyxl
 
-    from vaxclean.scenario.generate import _write_batches
+    from vaxclean.scenario.builder import _write_batches
 
     n = 12
     name = "f.xlsx" if file_format == "xlsx" else "f.csv"
@@ -272,3 +272,24 @@ def test_batch_rows_keep_stt_order_beyond_nine(tmp_path: Path, file_format: str)
         rows = _read_csv_any(path)
         assert rows[1][1] == "Nguyễn Thị Hằng"
     assert [int(r[0]) for r in rows[1:]] == list(range(1, n + 1))
+
+
+def test_tombstone_is_the_newest_version_of_its_record(tmp_path):
+    import json
+
+    from vaxclean.scenario import generate
+
+    generate(tmp_path / "s", people=1500, seed=5)
+    newest: dict[str, tuple[str, bool]] = {}
+    for line in (tmp_path / "s" / "platform" / "immunizations.jsonl").open(encoding="utf-8"):
+        rec = json.loads(line)
+        if rec["record_id"] not in newest or rec["updated_at"] >= newest[rec["record_id"]][0]:
+            newest[rec["record_id"]] = (rec["updated_at"], rec["deleted"])
+    tombstoned = set()
+    for line in (tmp_path / "s" / "truth" / "doses.csv").open(encoding="utf-8"):
+        parts = line.rstrip("\n").split(",")
+        if "tombstoned" in line:
+            tombstoned.add(parts[1])
+    assert tombstoned, "the scenario has tombstones"
+    assert all(newest[rid][1] for rid in tombstoned)
+    assert not any(deleted for rid, (_, deleted) in newest.items() if rid not in tombstoned)

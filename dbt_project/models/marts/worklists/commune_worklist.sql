@@ -1,7 +1,8 @@
 {#-
   One row per dose record sent to a commune for verification: in review, unmatched with a
   candidate, suspected borrowed identity, or already returned by the police. The commune is the
-  reported one, else the candidate's. worklist_item_id = md5(source || '/' || source_record_id) is
+  reported one, else the candidate's, else the commune health station that gave the dose (site code
+  `TYT-<commune_code>`); a case with none of these stays unrouted (commune_code null) for the province. worklist_item_id = md5(source || '/' || source_record_id) is
   stable across runs. Police results of the newest return are joined when present.
 -#}
 with
@@ -22,6 +23,10 @@ returns as (
     select * from {{ ref('stg_police_returns__verifications') }}
 ),
 
+units as (
+    select * from {{ ref('ref_admin_units') }}
+),
+
 cases as (
     select * from reconciled
     where
@@ -35,9 +40,9 @@ final as (
     select
         cast(md5(cases.source || '/' || cases.source_record_id) as varchar) as worklist_item_id,
         cast(coalesce(records.province_code, candidate.province_code) as varchar) as province_code,
-        cast(case when records.commune_code is not null then records.district_code else candidate.district_code end as varchar)
+        cast(coalesce(records.district_code, candidate.district_code, station.district_code) as varchar)
             as district_code,
-        cast(coalesce(records.commune_code, candidate.commune_code) as varchar) as commune_code,
+        cast(coalesce(records.commune_code, candidate.commune_code, station.commune_code) as varchar) as commune_code,
         cast(cases.source as varchar) as source,
         cast(cases.source_record_id as varchar) as source_record_id,
         cast(list_sort(list_distinct(cases.issues)) as varchar[]) as reasons,
@@ -67,6 +72,7 @@ final as (
     inner join records on cases.dose_record_key = records.dose_record_key
     left join citizens as candidate on cases.candidate_citizen_id = candidate.citizen_id
     left join returns on cases.source = returns.source and cases.source_record_id = returns.source_record_id
+    left join units as station on records.site_code = 'TYT-' || station.commune_code
 )
 
 select * from final
