@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -123,7 +124,32 @@ def _airflow(args: list[str], env: dict[str, str], log_file: Path) -> None:
         out.flush()
         code = subprocess.call([airflow_bin, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
     if code != 0:
-        raise RuntimeError(f"`airflow {' '.join(args)}` failed with exit code {code}; see {log_file}")
+        raise PipelineFailed(f"`airflow {' '.join(args)}` failed (exit code {code})", log_file)
+
+
+class PipelineFailed(RuntimeError):
+    """A DAG run failed; carries the log file and shows the lines that say why."""
+
+    def __init__(self, message: str, log_file: Path) -> None:
+        super().__init__(message)
+        self.log_file = log_file
+
+    def explain(self) -> str:
+        return f"{self}\n{failure_excerpt(self.log_file)}\nfull log: {self.log_file}"
+
+
+# Lines of a run log that say why a task failed: a gate's summary, dbt's errors, the exception.
+_WHY = ("Gate '", "[HARD]", "[SOFT]", "Error in ", "Failure in ", "DbtFailure", "GateFailed", "Error:", "Exception:")
+
+
+def failure_excerpt(log_file: Path, limit: int = 25) -> str:
+    """The log lines that explain a failure (deduplicated, at most `limit`)."""
+    seen: list[str] = []
+    for line in log_file.read_text(errors="replace").splitlines():
+        text = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+        if any(marker in text for marker in _WHY) and text not in seen and "DeprecatedImport" not in text:
+            seen.append(text[:300])
+    return "\n".join(f"  {line}" for line in seen[-limit:]) or "  (no explanation found in the log)"
 
 
 def run_pipeline(*, scenario: Path, warehouse: Path, dags: list[str] | None = None) -> float:
@@ -197,7 +223,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         scenario = ensure_demo_scenario(warehouse / "demo_scenario", args.people, args.seed)
     print(f"running the pipeline through Airflow on {scenario}")
-    seconds = run_pipeline(scenario=scenario, warehouse=warehouse)
+    try:
+        seconds = run_pipeline(scenario=scenario, warehouse=warehouse)
+    except PipelineFailed as exc:
+        print(f"\nerror: {exc.explain()}", file=sys.stderr)
+        print("The last good marts (if any) are still published.", file=sys.stderr)
+        return 1
     print(f"pipeline finished in {seconds:.1f}s")
     print_summary(warehouse)
     return 0

@@ -57,7 +57,7 @@ def test_every_live_dose_record_appears_exactly_once(run):
         ), mart as (select source, source_record_id from pub.marts.dose_reconciliation)
         select (select count(*) from (from truth except all from mart)),
                (select count(*) from (from mart except all from truth)),
-               (select count(*) from (select 1 from mart group by all having count(*) > 1))
+               (select count(*) from (select source, source_record_id from mart group by all having count(*) > 1))
     """).fetchone()
     assert (missing, extra, twice) == (0, 0, 0)
 

@@ -62,3 +62,14 @@ def test_landing_source_with_nothing_new_loads_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("VAXCLEAN_WAREHOUSE_DIR", str(tmp_path / "wh"))
     (tmp_path / "landing" / "hotline").mkdir(parents=True)
     assert not load_landing_source("hotline").get("files_loaded")
+
+
+def test_failure_excerpt_shows_why_a_run_failed(tmp_path):
+    from vaxclean.cli import failure_excerpt
+
+    log = tmp_path / "run.log"
+    log.write_text("noise\n\x1b[31mGate 'marts' run r1: FAILED (1 failing checks)\x1b[0m\n"
+                   "  [HARD] commune_worklist.commune_code: not_nullable: 7 of 1,633 rows\nmore noise\n")
+    excerpt = failure_excerpt(log)
+    assert "Gate 'marts' run r1: FAILED" in excerpt and "[HARD] commune_worklist" in excerpt
+    assert "noise" not in excerpt and "\x1b" not in excerpt
