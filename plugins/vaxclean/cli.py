@@ -107,6 +107,8 @@ def airflow_env(*, airflow_home: Path, scenario: Path, warehouse: Path, api_url:
         "VAXCLEAN_WAREHOUSE_DIR": str(warehouse),
         "VAXCLEAN_TASK_RETRIES": env.get("VAXCLEAN_TASK_RETRIES", "0"),  # fail fast, do not wait for retries
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "plugins"), env.get("PYTHONPATH")])),
+        # airflow standalone starts its components as `airflow ...` from PATH: the venv's first
+        "PATH": os.pathsep.join(filter(None, [str(Path(sys.executable).parent), env.get("PATH")])),
     })
     if api_url:
         host, port = api_url.removeprefix("http://").split(":")
