@@ -248,6 +248,8 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         env = airflow_env(airflow_home=home, scenario=scenario, warehouse=warehouse, api_url=url, token=token)
         env["AIRFLOW__API__HOST"] = "127.0.0.1"
         env["AIRFLOW__API__PORT"] = str(args.port)
+        # the workers talk to the api-server's execution API: on our port, not the default 8080
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{args.port}/execution/"
         print(f"Airflow UI on http://127.0.0.1:{args.port} (admin password: {home}/"
               "simple_auth_manager_passwords.json.generated); Ctrl-C stops it.")
         proc = subprocess.Popen([str(Path(sys.executable).with_name("airflow")), "standalone"], env=env)
