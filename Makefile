@@ -12,7 +12,7 @@ WAREHOUSE ?= $(CURDIR)/var/warehouse
 PEOPLE ?= 20000
 SEED ?= 7
 
-.PHONY: setup run test lint evaluate airflow scenario clean
+.PHONY: setup run test lint evaluate airflow scenario bench clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ airflow: setup
 
 scenario: setup
 	$(PY) -m vaxclean.scenario generate --out "$(WAREHOUSE)/demo_scenario" --people $(PEOPLE) --seed $(SEED)
+
+# Province-scale benchmark (figures, not a test): PEOPLE defaults to the province's 1.3 M residents.
+bench: setup
+	$(PY) -m vaxclean.bench --people $(if $(filter command line,$(origin PEOPLE)),$(PEOPLE),1300000) --seed $(SEED) --cache "$(CURDIR)/var/bench"
 
 lint: setup
 	$(VENV)/bin/ruff check plugins dags tests

@@ -3,7 +3,9 @@
 
 Builds the warehouse whenever its raw inputs change (an asset event from any intake DAG), one build at
 a time (DuckDB has one writer): raw gate → dbt staging (+ tests) → staging gate → dbt intermediate and
-marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` and Parquet.
+marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` and Parquet → one worklist
+XLSX per commune (`published/worklists/<district>/<commune>.xlsx`) and the write-back import files for
+the health stations (`published/write_back/`).
 A failing gate fails its task with a report (also under `<warehouse>/gate_reports/<run_id>/`) and
 nothing is published: BI tools keep reading the last good file.
 """
@@ -64,13 +66,19 @@ def build_warehouse():
                 "builds": {"staging": staging, "marts": marts}}
         return publish_marts(run_id, info)
 
+    @task
+    def export_commune_files(run_id=None) -> dict:
+        from vaxclean.build import export_commune_files
+
+        return export_commune_files(run_id)
+
     raw = gate_raw()
     staging = build_staging()
     staging_gate = gate_staging()
     marts = build_marts()
     marts_gate = gate_marts()
     raw >> staging >> staging_gate >> marts >> marts_gate
-    publish(raw, staging, staging_gate, marts, marts_gate)
+    publish(raw, staging, staging_gate, marts, marts_gate) >> export_commune_files()
 
 
 build_warehouse()

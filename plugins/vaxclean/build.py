@@ -60,3 +60,19 @@ def publish_marts(run_id: str, run_info: dict) -> dict:
     from vaxclean.publish import publish
 
     return publish(warehouse_dir=_warehouse_dir(), run_id=run_id, run_info=run_info)
+
+
+def export_commune_files(run_id: str) -> dict:
+    """After publishing: one worklist XLSX per commune and the write-back import files, beside the marts."""
+    from vaxclean.worklists import export_worklists, export_write_back
+
+    warehouse = _warehouse_dir()
+    published = warehouse / "published"
+    started = time.monotonic()
+    result = {
+        "worklists": export_worklists(warehouse_dir=warehouse, marts_db=published / "marts.duckdb", out_dir=published),
+        "write_back": export_write_back(warehouse_dir=warehouse, out_dir=published),
+    }
+    result["seconds"] = round(time.monotonic() - started, 3)
+    log.info("commune files for run %s exported in %.1fs", run_id, result["seconds"])
+    return result
