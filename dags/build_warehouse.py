@@ -6,14 +6,16 @@ a time (DuckDB has one writer): raw gate → dbt staging (+ tests) → staging g
 marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` and Parquet → one worklist
 XLSX per commune (`published/worklists/<district>/<commune>.xlsx`) and the write-back import files for
 the health stations (`published/write_back/`).
-A failing gate fails its task with a report (also under `<warehouse>/gate_reports/<run_id>/`) and
+The raw gate checks the loads since the last publish: a load whose quarantined share is over the
+threshold blocks publishing until it is looked at (trigger with conf `quarantine_checked_since` to accept
+it). A failing gate fails its task with a report (also under `<warehouse>/gate_reports/<run_id>/`) and
 nothing is published: BI tools keep reading the last good file.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, AssetAny, dag, task
+from airflow.sdk import Asset, AssetAny, Param, dag, task
 
 from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS, default_args
 
@@ -26,13 +28,19 @@ from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS, default_args
     doc_md=__doc__,
     tags=["vaxclean", "warehouse", "dbt", "quality"],
     default_args=default_args(retry_minutes=1),
+    params={
+        "quarantine_checked_since": Param(
+            None, type=["null", "string"],
+            description="ISO-8601: check quarantine shares of loads since then (default: the last publish); "
+                        "set it to now to accept what is in quarantine after reading the reasons"),
+    },
 )
 def build_warehouse():
     @task(retries=0)
-    def gate_raw(run_id=None) -> dict:
+    def gate_raw(run_id=None, params=None) -> dict:
         from vaxclean.build import gate
 
-        return gate("raw", run_id)
+        return gate("raw", run_id, quarantine_checked_since=params.get("quarantine_checked_since"))
 
     @task
     def build_staging(run_id=None) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from vaxclean.config import settings
@@ -25,15 +26,39 @@ def _warehouse_dir() -> Path:
     return settings().warehouse_dir
 
 
-def gate(layer: str, run_id: str) -> dict:
-    """Validate a layer with pandera; raises (failing the task) with a readable report when it fails."""
+def last_published_at(warehouse_dir: Path) -> datetime | None:
+    """When the currently published marts were published (from their `ops.run_log`), or None."""
+    import duckdb
+
+    path = warehouse_dir / "published" / "marts.duckdb"
+    if not path.exists():
+        return None
+    with duckdb.connect() as con:
+        con.execute(f"attach '{path}' as pub (read_only)")
+        try:
+            (value,) = con.execute("select max(published_at) from pub.ops.run_log").fetchone()
+        except duckdb.CatalogException:
+            return None
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def gate(layer: str, run_id: str, *, quarantine_checked_since: str | None = None) -> dict:
+    """Validate a layer with pandera; raises (failing the task) with a readable report when it fails.
+
+    The raw gate's quarantine check covers the loads since the last publish (a load over the threshold
+    blocks publishing until someone looks): `quarantine_checked_since` (ISO-8601) overrides that start,
+    e.g. to accept a quarantined file after reading its reasons.
+    """
     from vaxclean.gates import run_gate
+    from vaxclean.orchestration import parse_utc
     from vaxclean.raw.layout import init_raw
 
+    since = None
     if layer == "raw":
         init_raw(settings().raw_dir)
+        since = parse_utc(quarantine_checked_since) or last_published_at(_warehouse_dir())
     started = time.monotonic()
-    report = run_gate(layer, warehouse_dir=_warehouse_dir(), run_id=run_id)
+    report = run_gate(layer, warehouse_dir=_warehouse_dir(), run_id=run_id, interval_start=since)
     summary = report.to_dict() if hasattr(report, "to_dict") else dict(report)
     summary["seconds"] = round(time.monotonic() - started, 3)
     return summary

@@ -1,0 +1,125 @@
+"""Bad data never reaches a published mart: each injected fault fails the run at the right gate with a
+clear message, and the published file stays byte-identical. The build steps are the ones the
+`build_warehouse` DAG runs (vaxclean.build), on a small generated scenario."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from vaxclean import build
+from vaxclean.gates import GateFailed
+from vaxclean.orchestration import load_landing_source
+
+WINDOW = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _published(warehouse: Path) -> dict[str, str]:
+    pub = warehouse / "published"
+    return {str(p.relative_to(pub)): _sha(p) for p in sorted(pub.rglob("*")) if p.is_file()}
+
+
+def _full_build(run_id: str) -> None:
+    build.gate("raw", run_id)
+    build.build_layer("staging", run_id)
+    build.gate("staging", run_id)
+    build.build_layer("marts", run_id)
+    build.gate("marts", run_id)
+    build.publish_marts(run_id, {"test": True})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from vaxclean.extract.api import extract_interval
+    from vaxclean.scenario import generate
+    from vaxclean.simulator.server import serve_in_thread
+
+    base = tmp_path_factory.mktemp("gates")
+    scenario, warehouse = base / "scenario", base / "warehouse"
+    generate(scenario, people=800, seed=13)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VAXCLEAN_LANDING_DIR", str(scenario))
+    mp.setenv("VAXCLEAN_WAREHOUSE_DIR", str(warehouse))
+    raw = warehouse / "raw"
+    with serve_in_thread(scenario, token="t") as server:
+        for endpoint in ("immunizations", "tickets"):
+            extract_interval(base_url=server.url, token="t", endpoint=endpoint, since=WINDOW[0], until=WINDOW[1],
+                             raw_dir=raw)
+    for source in ("site_batches", "hotline", "population", "police_returns"):
+        load_landing_source(source)
+    _full_build("good")
+    yield scenario, warehouse
+    mp.undo()
+
+
+def test_a_site_batch_with_a_renamed_column_fails_the_raw_gate(built):
+    scenario, warehouse = built
+    before = _published(warehouse)
+    site_dir = next(p for p in (scenario / "site_batches").iterdir() if any(p.glob("*.csv")))
+    good = next(site_dir.glob("*.csv"))
+    text = good.read_bytes()
+    encoding = "utf-8-sig" if text.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        renamed = text.decode(encoding).replace("Số CMND/CCCD", "CCCD", 1)
+    except UnicodeDecodeError:
+        renamed = text.decode("cp1258").replace("Số CMND/CCCD", "CCCD", 1)
+    bad = site_dir / "renamed_header.csv"
+    bad.write_text(renamed, encoding="utf-8")
+    try:
+        assert load_landing_source("site_batches")["files_quarantined"] == 1
+        with pytest.raises(GateFailed) as failed:
+            build.gate("raw", "renamed-column")
+        assert "quarantine_share_per_load" in str(failed.value)
+        assert _published(warehouse) == before
+    finally:
+        bad.unlink()
+
+
+def test_a_load_above_the_quarantine_threshold_fails_the_raw_gate(built):
+    scenario, warehouse = built
+    before = _published(warehouse)
+    day = scenario / "hotline" / "2022-08-31.csv"
+    lines = ["Mã cuộc gọi,Thời gian,Họ tên,Số điện thoại,Số CMND/CCCD,Ngày sinh,Mã xã,Nội dung,Phân loại,Trạng thái"]
+    lines += [f"HL-T{i},2022-08-31 08:00:00,Nguyễn Văn A,0912345678,,,05434,Chưa có mũi 2,,Mới" for i in range(8)]
+    lines += ["HL-T8,2022-08-31 09:00:00,too,few,fields", "HL-T9,2022-08-31 09:30:00,also,too,few"]  # 2 of 10 bad
+    day.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        result = load_landing_source("hotline")
+        assert result["rows_quarantined"] == 2
+        with pytest.raises(GateFailed) as failed:
+            build.gate("raw", "over-threshold")
+        message = str(failed.value)
+        assert "quarantine_share_per_load" in message and "hotline" in message
+        assert "Nguyễn" not in message  # no personal data in the report
+        assert _published(warehouse) == before
+        # the data team reads the reasons and accepts them (conf quarantine_checked_since): the gate passes
+        build.gate("raw", "accepted", quarantine_checked_since=datetime.now(UTC).isoformat())
+    finally:
+        day.unlink()
+
+
+def test_a_record_breaking_a_mart_invariant_fails_the_marts_gate(built):
+    _, warehouse = built
+    before = _published(warehouse)
+    copy = warehouse / "warehouse.duckdb.bak"
+    shutil.copy(warehouse / "warehouse.duckdb", copy)
+    try:
+        with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
+            con.execute("""update marts.dose_reconciliation set citizen_id = null
+                           where source_record_id = (select min(source_record_id) from marts.dose_reconciliation
+                                                     where match_status = 'verified')""")
+        with pytest.raises(GateFailed) as failed:
+            build.gate("marts", "broken-invariant")
+        assert "credited_has_citizen_id" in str(failed.value)
+        assert _published(warehouse) == before
+    finally:
+        shutil.move(copy, warehouse / "warehouse.duckdb")
