@@ -1,7 +1,9 @@
 {#-
   Complaints linked to a citizen (the ID, or its lost-zero repair, names one; else name key + birth
   date + commune name exactly one) and categorised: the reported category, else the first keyword
-  rule (seed ref_complaint_keywords, lowest priority first) matching the normalised text, else other.
+  rule (seed ref_complaint_keywords, lowest priority first, then the longest keyword) matching the
+  normalised text (text_key), else other. A keyword matches whole words; `%` inside it stands for
+  any words in between (`ngay sinh % sai`).
 -#}
 with
 
@@ -43,9 +45,13 @@ by_name as (
 ),
 
 inferred as (
-    select complaints.source, complaints.ticket_id, arg_min(keywords.category, keywords.priority) as category
+    select
+        complaints.source,
+        complaints.ticket_id,
+        arg_min(keywords.category, [keywords.priority, -length(keywords.keyword)]) as category
     from complaints
-    inner join keywords on contains({{ text_key('complaints.description') }}, ' ' || keywords.keyword || ' ')
+    inner join keywords
+        on {{ text_key('complaints.description') }} like '% ' || trim(keywords.keyword) || ' %'
     group by complaints.source, complaints.ticket_id
 ),
 

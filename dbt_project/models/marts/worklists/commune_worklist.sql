@@ -2,8 +2,12 @@
   One row per dose record sent to a commune for verification: in review, unmatched with a
   candidate, suspected borrowed identity, or already returned by the police. The commune is the
   reported one, else the candidate's, else the commune health station that gave the dose (site code
-  `TYT-<commune_code>`); a case with none of these stays unrouted (commune_code null) for the province. worklist_item_id = md5(source || '/' || source_record_id) is
-  stable across runs. Police results of the newest return are joined when present.
+  `TYT-<commune_code>`); a case with none of these stays unrouted (commune_code null) for the province.
+  worklist_item_id = md5(source || '/' || source_record_id) is stable across runs. Police results of the
+  newest return are joined when present, with the file they came in and how many returns the record had
+  (the full history: worklist_verification_history). status: open (no return yet) -> returned (returned,
+  not applicable yet: not found) -> applied (credited / unmatched as returned) or rejected (the verified
+  ID names nobody in the population).
 -#}
 with
 
@@ -25,6 +29,16 @@ returns as (
 
 units as (
     select * from {{ ref('ref_admin_units') }}
+),
+
+history as (
+    select
+        source,
+        source_record_id,
+        count(*) as return_count,
+        any_value(file_name) filter (where is_current) as current_file_name
+    from {{ ref('worklist_verification_history') }}
+    group by source, source_record_id
 ),
 
 cases as (
@@ -67,12 +81,15 @@ final as (
         cast(cases.match_status as varchar) as match_status,
         cast(records.vaccine_reported as varchar) as vaccine,
         cast(cases.vaccinated_on as date) as vaccinated_on,
-        cast(records.site_code as varchar) as site_code
+        cast(records.site_code as varchar) as site_code,
+        cast(history.current_file_name as varchar) as police_return_file,
+        cast(coalesce(history.return_count, 0) as integer) as police_return_count
     from cases
     inner join records on cases.dose_record_key = records.dose_record_key
     left join citizens as candidate on cases.candidate_citizen_id = candidate.citizen_id
     left join returns on cases.source = returns.source and cases.source_record_id = returns.source_record_id
     left join units as station on records.site_code = 'TYT-' || station.commune_code
+    left join history on cases.source = history.source and cases.source_record_id = history.source_record_id
 )
 
 select * from final

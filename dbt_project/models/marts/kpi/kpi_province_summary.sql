@@ -1,0 +1,145 @@
+{#-
+  The province's scoreboard as of the run's clock: one row per district-level unit (level = district)
+  and one for the whole province (level = province, district_code null; it also counts what has no
+  district: unrouted worklist items, complaints without a commune). In the seed's own terms:
+    doses received vs credited (and how the rest is held: duplicate, in review, unmatched);
+    people with a credited dose, a complete primary series, a booster, passport-eligible and signed;
+    the commune worklist backlog by status;
+    complaints received, open, open past their SLA, ever breached, and open though the data behind
+    them is already seen fixed (ready to close).
+-#}
+with
+
+doses as (
+    select * from {{ ref('dose_reconciliation') }}
+),
+
+persons as (
+    select * from {{ ref('person_vaccination') }}
+),
+
+worklist as (
+    select * from {{ ref('commune_worklist') }}
+),
+
+complaints as (
+    select * from {{ ref('complaint_tracking') }}
+),
+
+admin_units as (
+    select * from {{ ref('ref_admin_units') }}
+),
+
+clock as (
+    select * from {{ ref('int_run_clocks_resolved') }}
+),
+
+districts as (
+    select district_code, any_value(district_name) as district_name, count(*) as communes
+    from admin_units
+    group by district_code
+),
+
+dose_figures as (
+    select
+        district_code,
+        grouping(district_code) = 1 as is_total,
+        count(*) as doses_received,
+        count(*) filter (where match_status in ('verified', 'corrected', 'probable')) as doses_credited,
+        count(*) filter (where match_status = 'corrected') as doses_corrected,
+        count(*) filter (where match_status = 'duplicate') as doses_duplicate,
+        count(*) filter (where match_status = 'needs_review') as doses_needs_review,
+        count(*) filter (where match_status = 'unmatched') as doses_unmatched
+    from doses
+    group by grouping sets ((district_code), ())
+),
+
+person_figures as (
+    select
+        district_code,
+        grouping(district_code) = 1 as is_total,
+        count(*) as persons_vaccinated,
+        count(*) filter (where is_primary_series_complete) as persons_primary_series_complete,
+        count(*) filter (where booster_doses > 0) as persons_boosted,
+        count(*) filter (where is_passport_eligible) as persons_passport_eligible,
+        count(*) filter (where is_passport_eligible and is_passport_signed) as persons_passport_signed
+    from persons
+    group by grouping sets ((district_code), ())
+),
+
+worklist_figures as (
+    select
+        district_code,
+        grouping(district_code) = 1 as is_total,
+        count(*) filter (where status = 'open') as worklist_open,
+        count(*) filter (where status = 'returned') as worklist_returned,
+        count(*) filter (where status = 'applied') as worklist_applied,
+        count(*) filter (where status = 'rejected') as worklist_rejected,
+        count(*) filter (where status in ('open', 'returned', 'rejected')) as worklist_backlog
+    from worklist
+    group by grouping sets ((district_code), ())
+),
+
+complaint_figures as (
+    select
+        complaints.district_code,
+        grouping(complaints.district_code) = 1 as is_total,
+        count(*) as complaints_received,
+        count(*) filter (where complaints.is_open) as complaints_open,
+        count(*) filter (where complaints.is_open and complaints.is_sla_breached) as complaints_open_sla_breached,
+        count(*) filter (where complaints.is_sla_breached) as complaints_sla_breached,
+        count(*) filter (where complaints.is_open and complaints.data_fix_detected_at is not null)
+            as complaints_open_data_fixed
+    from complaints
+    group by grouping sets ((complaints.district_code), ())
+),
+
+levels as (
+    select 'district' as level, district_code, district_name, communes from districts
+    union all
+    select 'province', null, 'Tỉnh Thái Nguyên', (select count(*) from admin_units)
+),
+
+final as (
+    select
+        cast(clock.as_of_date as date) as as_of_date,
+        cast(levels.level as varchar) as level,
+        cast('19' as varchar) as province_code,
+        cast(levels.district_code as varchar) as district_code,
+        cast(levels.district_name as varchar) as district_name,
+        cast(levels.communes as bigint) as communes,
+        {%- for metric in ['doses_received', 'doses_credited', 'doses_corrected', 'doses_duplicate',
+                           'doses_needs_review', 'doses_unmatched'] %}
+        cast(coalesce(dose_figures.{{ metric }}, 0) as bigint) as {{ metric }},
+        {%- endfor %}
+        cast(round(dose_figures.doses_credited / nullif(dose_figures.doses_received - dose_figures.doses_duplicate, 0), 4)
+            as double) as credited_share,
+        {%- for metric in ['persons_vaccinated', 'persons_primary_series_complete', 'persons_boosted',
+                           'persons_passport_eligible', 'persons_passport_signed'] %}
+        cast(coalesce(person_figures.{{ metric }}, 0) as bigint) as {{ metric }},
+        {%- endfor %}
+        {%- for metric in ['worklist_open', 'worklist_returned', 'worklist_applied', 'worklist_rejected',
+                           'worklist_backlog'] %}
+        cast(coalesce(worklist_figures.{{ metric }}, 0) as bigint) as {{ metric }},
+        {%- endfor %}
+        {%- for metric in ['complaints_received', 'complaints_open', 'complaints_open_sla_breached',
+                           'complaints_sla_breached', 'complaints_open_data_fixed'] %}
+        cast(coalesce(complaint_figures.{{ metric }}, 0) as bigint) as {{ metric }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from levels
+    cross join clock
+    left join dose_figures
+        on dose_figures.is_total = (levels.level = 'province')
+        and (dose_figures.is_total or dose_figures.district_code = levels.district_code)
+    left join person_figures
+        on person_figures.is_total = (levels.level = 'province')
+        and (person_figures.is_total or person_figures.district_code = levels.district_code)
+    left join worklist_figures
+        on worklist_figures.is_total = (levels.level = 'province')
+        and (worklist_figures.is_total or worklist_figures.district_code = levels.district_code)
+    left join complaint_figures
+        on complaint_figures.is_total = (levels.level = 'province')
+        and (complaint_figures.is_total or complaint_figures.district_code = levels.district_code)
+)
+
+select * from final

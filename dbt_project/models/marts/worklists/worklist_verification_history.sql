@@ -1,0 +1,70 @@
+{#-
+  The correction history: one row per police return row ever received (every file, every line), with
+  who verified, when, from which file, and what became of it. The newest verification of a dose record
+  wins (by verification day, then load time, then file and line: the order stg_police_returns__verifications
+  uses); older ones are `superseded`. The current row carries the worklist status it produced
+  (`applied`, `rejected`, `returned`), or `unknown_record` when no live dose record has that key.
+  Rebuilt from the raw layer, which keeps every returned file: nothing is lost between runs.
+-#}
+with
+
+return_rows as (
+    select * from {{ ref('stg_police_returns__verification_rows') }}
+),
+
+reconciled as (
+    select * from {{ ref('int_dose_records_sequenced') }}
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by source, source_record_id
+            order by police_verified_on desc nulls last, loaded_at desc, file_path desc, line_number desc
+        ) as recency_rank,
+        row_number() over (
+            partition by source, source_record_id
+            order by police_verified_on nulls first, loaded_at, file_path, line_number
+        ) as return_sequence
+    from return_rows
+),
+
+final as (
+    select
+        cast(md5(ranked.file_sha256 || '#' || ranked.line_number) as varchar) as verification_id,
+        cast(md5(ranked.source || '/' || ranked.source_record_id) as varchar) as worklist_item_id,
+        cast(ranked.source as varchar) as source,
+        cast(ranked.source_record_id as varchar) as source_record_id,
+        cast(ranked.return_sequence as integer) as return_sequence,
+        cast(ranked.recency_rank = 1 as boolean) as is_current,
+        cast(
+            case
+                when reconciled.source is null then 'unknown_record'
+                when ranked.recency_rank > 1 then 'superseded'
+                else reconciled.worklist_status
+            end as varchar
+        ) as outcome,
+        cast(ranked.police_result as varchar) as police_result,
+        cast(ranked.police_result_reported as varchar) as police_result_reported,
+        cast(ranked.police_verified_id_number_reported as varchar) as police_verified_id_number,
+        cast(ranked.police_verified_full_name as varchar) as police_verified_full_name,
+        cast(ranked.police_verified_date_of_birth as date) as police_verified_date_of_birth,
+        cast(ranked.police_verified_gender as varchar) as police_verified_gender,
+        cast(ranked.police_verifier as varchar) as police_verifier,
+        cast(ranked.police_verified_on as date) as police_verified_on,
+        cast(ranked.returned_by_commune_code as varchar) as returned_by_commune_code,
+        cast(ranked.file_name as varchar) as file_name,
+        cast(ranked.file_path as varchar) as file_path,
+        cast(ranked.file_sha256 as varchar) as file_sha256,
+        cast(ranked.line_number as integer) as line_number,
+        cast(ranked.loaded_at as timestamp) as loaded_at,
+        cast(case when ranked.recency_rank = 1 then reconciled.match_status end as varchar) as match_status,
+        cast(case when ranked.recency_rank = 1 then reconciled.citizen_id end as varchar) as citizen_id
+    from ranked
+    left join reconciled
+        on ranked.source = reconciled.source
+        and ranked.source_record_id = reconciled.source_record_id
+)
+
+select * from final

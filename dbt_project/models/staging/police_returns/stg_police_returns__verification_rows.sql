@@ -1,0 +1,65 @@
+{#-
+  Every returned row of every police return file ever landed (the raw layer keeps each file version),
+  normalised like stg_police_returns__verifications but not reduced to the newest: the history of
+  verifications. Key: file checksum + line (a file re-dropped unchanged is loaded once).
+-#}
+with
+
+source as (
+    select * from {{ source('police_returns', 'verifications') }}
+),
+
+rows as (
+    select
+        _file_sha256 as file_sha256,
+        _line_number as line_number,
+        _file_path as file_path,
+        _file_name as file_name,
+        lower(trim(source)) as source_reported,
+        trim(regexp_replace(source_record_id, '\.0+$', '')) as source_record_id,
+        {{ text_key('result') }} as result_key,
+        result as result_reported,
+        verified_id_number,
+        verified_full_name,
+        verified_date_of_birth,
+        verified_gender,
+        nullif(trim(verifier), '') as verifier,
+        {{ parse_date_dmy('verified_on') }} as verified_on,
+        {{ normalize_admin_code('_commune_code', 5) }} as returned_by_commune_code,
+        {{ to_utc_naive('_loaded_at') }} as loaded_at
+    from source
+    where nullif(trim(source_record_id), '') is not null
+),
+
+final as (
+    select
+        file_sha256,
+        line_number,
+        case
+            when source_reported in ('platform', 'nen tang', 'nền tảng') then 'platform'
+            when replace(source_reported, ' ', '_') in ('site_batch', 'site_batches') then 'site_batch'
+            else source_reported
+        end as source,
+        source_record_id,
+        case
+            when result_key like '%khong thuong tru%' then 'not_resident'
+            when result_key like '%khong tim thay%' then 'not_found'
+            when result_key like '%dieu chinh%' then 'corrected'
+            when result_key like '%xac nhan%' then 'confirmed'
+        end as police_result,
+        result_reported as police_result_reported,
+        verified_id_number as police_verified_id_number_reported,
+        {{ id_digits('verified_id_number') }} as police_verified_id_digits,
+        {{ normalize_name('verified_full_name') }} as police_verified_full_name,
+        {{ parse_date_dmy('verified_date_of_birth') }} as police_verified_date_of_birth,
+        {{ normalize_gender('verified_gender') }} as police_verified_gender,
+        verifier as police_verifier,
+        verified_on as police_verified_on,
+        returned_by_commune_code,
+        file_path,
+        file_name,
+        loaded_at
+    from rows
+)
+
+select * from final

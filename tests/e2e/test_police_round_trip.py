@@ -1,0 +1,172 @@
+"""End to end, the correction loop of one commune: build a small generated scenario with the pipeline's own
+functions (simulator APIs, landing loaders, dbt, publish) → export the commune worklists → the police fill
+one in (openpyxl: `điều chỉnh` with the true identity from the scenario's truth) and drop it in
+`<landing>/police_returns/<commune>/` → the next build credits those doses as `corrected` to the verified
+citizens, moves the worklist items to `applied`, and records who verified them, when and from which file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+from vaxclean.worklists import export_worklists, export_write_back
+from vaxclean.worklists.labels import HEADERS, POLICE_RESULTS
+
+PEOPLE, SEED = 1500, 23
+FILLED = 4
+VERIFIER, VERIFIED_ON = "Công an xã (kiểm thử)", "20/09/2022"
+
+
+def _build(warehouse: Path, scenario: Path, run_id: str) -> dict:
+    from vaxclean.extract.api import extract_interval
+    from vaxclean.load import load_hotline, load_police_returns, load_population, load_site_batches
+    from vaxclean.publish import publish
+    from vaxclean.simulator.server import serve_in_thread
+    from vaxclean.transform.dbt import run_dbt
+
+    raw = warehouse / "raw"
+    since, until = dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    with serve_in_thread(scenario, token="t") as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for endpoint in ("immunizations", "tickets"):
+            extract_interval(base_url=url, token="t", endpoint=endpoint, since=since, until=until, raw_dir=raw)
+    for loader in (load_site_batches, load_hotline, load_population, load_police_returns):
+        loader(scenario, raw)
+    run_dbt(["build"], warehouse_dir=warehouse)
+    return publish(warehouse_dir=warehouse, run_id=run_id, run_info={})
+
+
+def _marts(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"attach '{warehouse / 'published' / 'marts.duckdb'}' as pub (read_only)")
+    return con
+
+
+@pytest.fixture(scope="module")
+def round_trip(tmp_path_factory, monkeypatch_module):
+    from vaxclean.scenario import generate
+
+    base = tmp_path_factory.mktemp("police")
+    scenario, warehouse = base / "scenario", base / "warehouse"
+    generate(scenario, people=PEOPLE, seed=SEED)
+    monkeypatch_module.setenv("VAXCLEAN_WAREHOUSE_DIR", str(warehouse))
+    monkeypatch_module.setenv("VAXCLEAN_LANDING_DIR", str(scenario))
+    _build(warehouse, scenario, "first")
+    published = warehouse / "published"
+    exported = export_worklists(warehouse_dir=warehouse, marts_db=published / "marts.duckdb", out_dir=published)
+
+    truth = {(r["source"], r["source_record_id"]): r
+             for r in csv.DictReader(open(scenario / "truth" / "doses.csv", encoding="utf-8"))}
+    # the police of each commune verify the open cases that truth can name (a resident's dose, not a
+    # duplicate), FILLED in all, each commune returning its own file
+    filled: dict[tuple[str, str], str] = {}
+    returned: dict[tuple[str, str], Path] = {}
+    for path in sorted((published / "worklists").glob("*/*.xlsx")):
+        commune = path.stem
+        book = openpyxl.load_workbook(path)
+        sheet = book.worksheets[0]
+        header = [c.value for c in sheet[1]]
+        col = {name: header.index(name) + 1 for name in header}
+        target = scenario / "police_returns" / commune / f"tra_ve_{commune}_20220920.xlsx"
+        for row in range(2, sheet.max_row + 1):
+            key = (sheet.cell(row, col["Nguồn"]).value, sheet.cell(row, col["Mã bản ghi"]).value)
+            t = truth.get(key)
+            if len(filled) == FILLED or not t or not t["true_citizen_id"] or t["duplicate_of_record_id"]:
+                continue
+            sheet.cell(row, col["Kết quả xác minh"]).value = "điều chỉnh"
+            sheet.cell(row, col["Số định danh xác minh"]).value = t["true_citizen_id"]
+            sheet.cell(row, col["Cán bộ xác minh"]).value = VERIFIER
+            sheet.cell(row, col["Ngày xác minh"]).value = VERIFIED_ON
+            filled[key], returned[key] = t["true_citizen_id"], target
+        if any(p == target for p in returned.values()):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            book.save(target)
+        if len(filled) == FILLED:
+            break
+    assert len(filled) == FILLED
+
+    con = _marts(warehouse)
+    before = {key: con.execute("select match_status from pub.marts.dose_reconciliation where source = ? "
+                               "and source_record_id = ?", list(key)).fetchone()[0] for key in filled}
+    con.close()
+    _build(warehouse, scenario, "second")
+    write_back = export_write_back(warehouse_dir=warehouse, out_dir=published, include_keys=True)
+    return {"warehouse": warehouse, "filled": filled, "before": before, "exported": exported, "returned": returned,
+            "write_back": write_back, "scenario": scenario}
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def _worklist_path(round_trip, key) -> Path:
+    commune = round_trip["returned"][key].parent.name
+    return next((round_trip["warehouse"] / "published" / "worklists").glob(f"*/{commune}.xlsx"), Path("/missing"))
+
+
+def test_worklist_files_carry_the_return_keys_and_verification_columns(round_trip):
+    returned = next(iter(round_trip["returned"].values()))
+    sheet = openpyxl.load_workbook(returned).worksheets[0]
+    assert [c.value for c in sheet[1]] == list(HEADERS)
+    assert sheet.freeze_panes == "D2"
+    rules = [dv for dv in sheet.data_validations.dataValidation if dv.type == "list"]
+    assert any(all(r in (dv.formula1 or "") for r in POLICE_RESULTS) for dv in rules)
+    assert round_trip["exported"]["files"] >= 1
+
+
+def test_returned_doses_are_credited_as_corrected_to_the_verified_citizen(round_trip):
+    assert all(status in ("needs_review", "unmatched") for status in round_trip["before"].values())
+    con = _marts(round_trip["warehouse"])
+    for (source, record_id), citizen_id in round_trip["filled"].items():
+        status, credited = con.execute(
+            "select match_status, citizen_id from pub.marts.dose_reconciliation where source = ? and source_record_id = ?",
+            [source, record_id]).fetchone()
+        assert (status, credited) == ("corrected", citizen_id)
+
+
+def test_worklist_items_are_applied_and_the_history_says_who_when_and_from_which_file(round_trip):
+    con = _marts(round_trip["warehouse"])
+    for source, record_id in round_trip["filled"]:
+        status, result, verifier, file_name = con.execute(
+            "select status, police_result, police_verifier, police_return_file from pub.marts.commune_worklist "
+            "where source = ? and source_record_id = ?", [source, record_id]).fetchone()
+        returned = round_trip["returned"][(source, record_id)]
+        assert (status, result, verifier, file_name) == ("applied", "điều chỉnh", VERIFIER, returned.name)
+        history = con.execute(
+            "select outcome, police_verifier, police_verified_on, file_path, is_current "
+            "from pub.marts.worklist_verification_history where source = ? and source_record_id = ?",
+            [source, record_id]).fetchall()
+        relative = returned.relative_to(round_trip["scenario"]).as_posix()
+        assert history == [("applied", VERIFIER, dt.date(2022, 9, 20), relative, True)]
+
+
+def test_the_next_worklist_no_longer_lists_the_applied_cases(round_trip):
+    warehouse = round_trip["warehouse"]
+    published = warehouse / "published"
+    export_worklists(warehouse_dir=warehouse, marts_db=published / "marts.duckdb", out_dir=published)
+    for key in round_trip["filled"]:
+        path = _worklist_path(round_trip, key)
+        listed = set()
+        if path.exists():
+            sheet = openpyxl.load_workbook(path).worksheets[0]
+            listed = {(r[1], r[2]) for r in sheet.iter_rows(min_row=2, values_only=True)}
+        assert key not in listed
+
+
+def test_write_back_lists_the_corrected_identity(round_trip):
+    published = round_trip["warehouse"] / "published" / "write_back"
+    rows = {}
+    for path in published.glob("*/*.csv"):
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            for r in csv.DictReader(f):
+                rows[(r["Nguồn"], r["Mã bản ghi"])] = r["Số CMND/CCCD"]
+    for key, citizen_id in round_trip["filled"].items():
+        assert rows[key] == citizen_id
