@@ -33,8 +33,9 @@ CITIZENS = [
 ]
 
 # record keys the tests assert on
-DOSE_ORIGINAL = ("platform", "P-HOA-1")
-DOSE_DUPLICATE = ("site_batch", "S0001/batch_a.csv#1")
+# the factory clinic's batch row is the original; its later re-keying into the platform the duplicate
+DOSE_ORIGINAL = ("site_batch", "S0001/batch_a.csv#1")
+DOSE_DUPLICATE = ("platform", "P-HOA-1")
 DOSE_LOST_ZERO = ("site_batch", "S0001/batch_a.csv#2")
 DOSE_TWIN = ("platform", "P-TWIN-1")
 DOSE_TWIN_RETURNED = ("platform", "P-TWIN-2")

@@ -3,8 +3,10 @@
   delivered twice under another file name): records of the same person (the same credited citizen,
   the same ID, or the same name key + birth date) with the same vaccine family and dates at most
   var('duplicate_window_days') apart. Two records credited to different citizens, or carrying
-  different IDs, are never duplicates. Of a group the best record is kept (credited first, then
-  signed, then platform, then the earliest); the others point at it and are never counted.
+  IDs more than one typo apart, are never duplicates. Of a group the best record is kept: credited first; then, with
+  var('duplicate_prefer_signed_platform') (default), the signed platform record, else the original (a
+  site batch row before its re-keyed platform copy); then the earliest; the others
+  point at it and are never counted (the kept record inherits their signature, int_dose_records_sequenced).
 -#}
 with
 
@@ -31,8 +33,12 @@ candidates as (
         row_number() over (
             order by
                 (verified.citizen_id is null)::int,
+                {%- if var('duplicate_prefer_signed_platform') %}
                 (not records.is_signed)::int,
                 (records.source <> 'platform')::int,
+                {%- else %}
+                (records.source <> 'site_batch')::int,
+                {%- endif %}
                 records.vaccinated_on,
                 records.received_at,
                 records.dose_record_key
@@ -62,7 +68,11 @@ pairs as (
     where a.dose_record_key <> b.dose_record_key
         and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
         and not (a.citizen_id is not null and b.citizen_id is not null and a.citizen_id <> b.citizen_id)
-        and not (a.id_candidate is not null and b.id_candidate is not null and a.id_candidate <> b.id_candidate)
+        -- IDs one typo apart do not contradict the same name + birth date (a typo on one copy)
+        and not (
+            a.id_candidate is not null and b.id_candidate is not null
+            and levenshtein(a.id_candidate, b.id_candidate) > 1
+        )
 ),
 
 originals as (

@@ -19,6 +19,17 @@
      needs_review; none in the commune but exactly one in the province with the exact birth date ->
      probable with a lower score; otherwise unmatched.
 -#}
+{#- One wrong detail that the ID and the other details prove a slip: a birth date a few days or a year
+    off, the wrong gender (the 12-digit ID's century/gender digit is the citizen's), or a name one or two
+    edits away with the exact birth date. -#}
+{%- set id_detail_typo_proven -%}
+    (
+        (is_name_agreed and is_gender_agreed and is_dob_agreed = false and is_dob_near)
+        or (is_name_agreed and coalesce(is_dob_agreed, true) and not is_gender_agreed)
+        or (not is_name_agreed and is_name_close and is_id_dob_exact and is_gender_agreed)
+    )
+{%- endset %}
+
 with
 
 records as (
@@ -27,6 +38,10 @@ records as (
 
 citizens as (
     select * from {{ ref('stg_population__citizens') }}
+),
+
+linked as (
+    select * from {{ ref('int_dose_records_linked') }}
 ),
 
 -- 1. the ID (or its repair) names a citizen -------------------------------------------------------
@@ -68,6 +83,20 @@ id_evidence as (
         end as is_dob_agreed,
         (records.date_of_birth = citizens.date_of_birth and not records.is_dob_year_only) as is_dob_exact,
         coalesce(records.gender = citizens.gender, true) as is_gender_agreed,
+        -- a typist's slip the ID + name prove: a few days off, or the same day and month a year off
+        case
+            when records.date_of_birth is null or records.is_dob_year_only or citizens.is_birth_year_only then null
+            else abs(date_diff('day', records.date_of_birth, citizens.date_of_birth)) <= 31
+                or (
+                    abs(year(records.date_of_birth) - year(citizens.date_of_birth)) = 1
+                    and month(records.date_of_birth) = month(citizens.date_of_birth)
+                    and day(records.date_of_birth) = day(citizens.date_of_birth)
+                )
+        end as is_dob_near,
+        (
+            damerau_levenshtein(records.name_key, citizens.name_key) <= 2
+            or jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.9
+        ) as is_name_close,
         (
             not citizens.is_birth_year_only and records.vaccinated_on < citizens.date_of_birth
             or citizens.is_birth_year_only and year(records.vaccinated_on) < year(citizens.date_of_birth)
@@ -139,6 +168,12 @@ joined as (
         id_evidence.is_dob_agreed,
         id_evidence.is_dob_exact as is_id_dob_exact,
         id_evidence.is_gender_agreed,
+        id_evidence.is_dob_near,
+        id_evidence.is_name_close,
+        linked.linked_citizen_id,
+        linked.link_probability,
+        linked.second_citizen_id,
+        linked.second_probability,
         id_evidence.is_dose_before_birth,
         id_evidence.is_deceased,
         id_evidence.is_dose_after_death_seen,
@@ -153,10 +188,11 @@ joined as (
     from records
     left join id_evidence on records.dose_record_key = id_evidence.dose_record_key
     left join name_summary on records.dose_record_key = name_summary.dose_record_key
+    left join linked on records.dose_record_key = linked.dose_record_key
     left join exact_name_pick on records.dose_record_key = exact_name_pick.dose_record_key
 ),
 
-fallback as (
+deterministic as (
     -- what the name + birth date (+ commune) evidence alone says
     select
         *,
@@ -167,13 +203,13 @@ fallback as (
             when province_candidates = 1 and is_province_dob_exact then 'probable'
             when province_candidates >= 1 then 'needs_review'
             else 'unmatched'
-        end as fallback_status,
+        end as deterministic_status,
         case
             when commune_candidates = 1 then best_citizen_id
             when commune_candidates > 1 and commune_exact_name_candidates = 1 then exact_name_citizen_id
             when commune_candidates > 1 then best_citizen_id
             when province_candidates >= 1 then best_citizen_id
-        end as fallback_citizen_id,
+        end as deterministic_citizen_id,
         case
             when commune_candidates = 1 and is_commune_dob_exact then 0.9
             when commune_candidates = 1 then 0.8
@@ -181,8 +217,36 @@ fallback as (
             when commune_candidates > 1 then 0.5
             when province_candidates = 1 and is_province_dob_exact then 0.7
             when province_candidates >= 1 then 0.4
-        end as fallback_score
+        end as deterministic_score
     from joined
+),
+
+fallback as (
+    -- the probabilistic link (Splink) decides when it scored the record; the deterministic rules otherwise
+    select
+        *,
+        (
+            second_probability >= {{ var('linkage_ambiguity_probability') }}
+            and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}
+        ) as is_link_ambiguous,
+        case
+            when linked_citizen_id is null then deterministic_status
+            when link_probability >= {{ var('linkage_threshold') }}
+                and not coalesce(second_probability >= {{ var('linkage_ambiguity_probability') }}
+                    and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}, false)
+                then 'probable'
+            when link_probability >= {{ var('linkage_review_threshold') }} then 'needs_review'
+            else 'unmatched'
+        end as fallback_status,
+        case
+            when linked_citizen_id is null then deterministic_citizen_id
+            when link_probability >= {{ var('linkage_review_threshold') }} then linked_citizen_id
+        end as fallback_citizen_id,
+        case
+            when linked_citizen_id is null then deterministic_score
+            when link_probability >= {{ var('linkage_review_threshold') }} then round(link_probability, 4)
+        end as fallback_score
+    from deterministic
 ),
 
 decided as (
@@ -206,6 +270,7 @@ final as (
             when is_identity_conflict and fallback_status = 'probable' and fallback_citizen_id <> id_citizen_id
                 then 'probable'
             when is_life_conflict or is_identity_conflict then 'needs_review'
+            when {{ id_detail_typo_proven }} then 'corrected'
             when not is_name_agreed or is_dob_agreed = false or not is_gender_agreed then 'needs_review'
             when id_match_method in ('id_repaired', 'old_id_repaired') then 'corrected'
             else 'verified'
@@ -222,6 +287,7 @@ final as (
                 then fallback_score * 0.9
             when is_identity_conflict then 0.2
             when is_life_conflict then 0.5
+            when {{ id_detail_typo_proven }} then 0.9
             when not is_name_agreed or is_dob_agreed = false or not is_gender_agreed then 0.6
             else round(
                 1.0
@@ -232,11 +298,14 @@ final as (
         end as candidate_score,
         case
             when id_citizen_id is null then
-                case when fallback_status = 'probable' then
-                    case when commune_candidates >= 1 then 'name_dob_commune' else 'name_dob_province' end
-                else 'none' end
+                case
+                    when linked_citizen_id is not null and fallback_citizen_id is not null then 'probabilistic'
+                    when fallback_status = 'probable' then
+                        case when commune_candidates >= 1 then 'name_dob_commune' else 'name_dob_province' end
+                    else 'none'
+                end
             when is_identity_conflict and fallback_status = 'probable' and fallback_citizen_id <> id_citizen_id
-                then 'name_dob_commune'
+                then case when linked_citizen_id is not null then 'probabilistic' else 'name_dob_commune' end
             else id_match_method
         end as match_method,
         list_filter(
@@ -256,10 +325,11 @@ final as (
                     then 'suspected_borrowed_identity' end,
                 case when id_citizen_id is not null and is_deceased and not is_alive_at_dose then 'citizen_deceased' end,
                 case when is_dose_before_birth then 'dose_before_birth' end,
-                case when id_citizen_id is null and commune_candidates > 1 and commune_exact_name_candidates <> 1
-                    then 'ambiguous_candidates' end,
-                case when id_citizen_id is null and commune_candidates = 0 and province_candidates > 1
-                    then 'ambiguous_candidates' end,
+                case when id_citizen_id is null and linked_citizen_id is null and commune_candidates > 1
+                    and commune_exact_name_candidates <> 1 then 'ambiguous_candidates' end,
+                case when id_citizen_id is null and linked_citizen_id is null and commune_candidates = 0
+                    and province_candidates > 1 then 'ambiguous_candidates' end,
+                case when linked_citizen_id is not null and is_link_ambiguous then 'ambiguous_candidates' end,
                 case when id_citizen_id is null and commune_candidates = 0 and province_candidates >= 1
                     then 'commune_mismatch' end
             ],

@@ -5,7 +5,10 @@
       product's minimum (primary series) or var('booster_min_interval_days') (after the primary series);
     dose_number_inconsistent: the reported dose number differs from the recomputed sequence;
     unknown_vaccine: the typed vaccine matches no alias.
-  Duplicates take status `duplicate`, credit nobody and carry no sequence.
+    dose_before_campaign: dated before var('campaign_start_on').
+  Duplicates take status `duplicate`, credit nobody and carry no sequence. A suspected borrowed identity
+  (int_dose_records_screened) is not credited: needs_review with suspected_borrowed_identity. A kept
+  record is signed when it or one of its duplicates (its re-keyed copy) carries the site's signature.
 -#}
 with
 
@@ -21,6 +24,19 @@ deduplicated as (
     select * from {{ ref('int_dose_records_deduplicated') }}
 ),
 
+screened as (
+    select * from {{ ref('int_dose_records_screened') }}
+),
+
+signed_copies as (
+    -- a kept record whose duplicate (e.g. its re-keyed platform copy) is signed: the dose is signed
+    select duplicate_of_source || '/' || duplicate_of_record_id as dose_record_key
+    from deduplicated
+    inner join records on deduplicated.dose_record_key = records.dose_record_key
+    where deduplicated.is_duplicate and records.is_signed
+    group by all
+),
+
 vaccines as (
     select * from {{ ref('ref_vaccines') }}
 ),
@@ -34,13 +50,21 @@ resolved as (
         records.dose_record_key,
         records.source,
         records.source_record_id,
-        case when deduplicated.is_duplicate then 'duplicate' else verified.match_status end as match_status,
-        case when not deduplicated.is_duplicate then verified.citizen_id end as citizen_id,
-        case when not deduplicated.is_duplicate then verified.match_score end as match_score,
+        case
+            when deduplicated.is_duplicate then 'duplicate'
+            when screened.is_suspected_borrowed_identity then 'needs_review'
+            else verified.match_status
+        end as match_status,
+        case when not deduplicated.is_duplicate and not screened.is_suspected_borrowed_identity
+            then verified.citizen_id end as citizen_id,
+        case when not deduplicated.is_duplicate and not screened.is_suspected_borrowed_identity
+            then verified.match_score end as match_score,
         verified.match_method,
         verified.candidate_citizen_id,
         verified.candidate_score,
-        verified.issues,
+        case when screened.is_suspected_borrowed_identity
+            then list_append(verified.issues, 'suspected_borrowed_identity')
+            else verified.issues end as issues,
         verified.police_result,
         verified.worklist_status,
         deduplicated.duplicate_of_source,
@@ -49,7 +73,7 @@ resolved as (
         records.vaccine_family,
         records.dose_number_reported,
         records.vaccinated_on,
-        records.is_signed,
+        (records.is_signed or signed_copies.dose_record_key is not null) as is_signed,
         records.province_code as reported_province_code,
         records.district_code as reported_district_code,
         records.commune_code as reported_commune_code,
@@ -57,6 +81,8 @@ resolved as (
     from records
     inner join verified on records.dose_record_key = verified.dose_record_key
     inner join deduplicated on records.dose_record_key = deduplicated.dose_record_key
+    inner join screened on records.dose_record_key = screened.dose_record_key
+    left join signed_copies on records.dose_record_key = signed_copies.dose_record_key
 ),
 
 credited as (
@@ -101,6 +127,7 @@ final as (
             list_filter(
                 [
                     case when resolved.vaccine_code is null then 'unknown_vaccine' end,
+                    case when resolved.vaccinated_on < date '{{ var('campaign_start_on') }}' then 'dose_before_campaign' end,
                     case when intervals.days_since_previous < intervals.min_days_since_previous
                         then 'implausible_dose_interval' end,
                     case when intervals.dose_sequence is not null

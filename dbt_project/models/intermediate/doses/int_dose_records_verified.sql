@@ -5,6 +5,8 @@
       nobody is not applied (worklist status `rejected`, issue police_id_not_in_population);
     không thường trú (not_resident): `unmatched`, issue not_resident, nobody credited;
     không tìm thấy (not_found): `needs_review`, issue police_not_found.
+  A return that credits another citizen than the one whose consistent identity (ID, name, birth date)
+  the record carried also keeps suspected_borrowed_identity: the identity was borrowed.
   worklist_status: open (no return yet), returned (returned, still to be reviewed), applied, rejected.
 -#}
 with
@@ -89,7 +91,12 @@ final as (
                     case when police_result in ('confirmed', 'corrected') and police_citizen_id is null
                         then 'police_id_not_in_population' end,
                     case when police_result in ('confirmed', 'corrected') and police_citizen_id is not null
-                        then 'police_verified' end
+                        then 'police_verified' end,
+                    -- the record carried another real citizen's consistent identity: a borrowed identity
+                    case when police_result in ('confirmed', 'corrected') and police_citizen_id is not null
+                        and citizen_id is not null and police_citizen_id <> citizen_id
+                        and match_method in ('id', 'id_repaired', 'old_id', 'old_id_repaired')
+                        then 'suspected_borrowed_identity' end
                 ],
                 lambda code: code is not null
             )

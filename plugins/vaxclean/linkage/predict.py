@@ -1,0 +1,133 @@
+"""Score dose records without a usable ID against the population with the trained Splink model.
+
+`link_records(records, citizens)` takes Arrow tables (the dbt models int_dose_records_unioned and
+stg_population__citizens), keeps the records that need linkage (no ID, an ID that names nobody, or an
+ID whose citizen carries another name), and returns one row per such record with its two best
+candidates. It runs in its own in-memory DuckDB connection, so Splink's work tables never reach the
+warehouse (one writer: the dbt Python model that calls it returns the result to dbt).
+
+The model is loaded from `model.json` (trained offline by `vaxclean.linkage.train`); the prior
+probability that a record and a random citizen match is set to 1 / number of citizens, so match
+probabilities stay calibrated when the population is larger than the training scenario's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from vaxclean.linkage import MODEL_PATH
+from vaxclean.linkage.features import feature_sql
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SCHEMA = pa.schema([
+    ("dose_record_key", pa.string()),
+    ("linked_citizen_id", pa.string()),
+    ("link_probability", pa.float64()),
+    ("link_weight", pa.float64()),
+    ("second_citizen_id", pa.string()),
+    ("second_probability", pa.float64()),
+    ("candidate_count", pa.int64()),
+])
+
+# Records that need probabilistic linkage: no ID hit, or an ID hit carrying a clearly different name.
+NEEDS_LINKAGE_SQL = """
+    create or replace table to_link as
+    with id_hits as (
+        select r.dose_record_key
+        from records as r
+        inner join citizens as c on c.citizen_id = r.id_candidate
+        where jaro_winkler_similarity(c.name_key, r.name_key) >= 0.9
+        union
+        select r.dose_record_key
+        from records as r
+        inner join citizens as c on c.old_id_number = r.id_candidate
+        where jaro_winkler_similarity(c.name_key, r.name_key) >= 0.9
+    )
+    select r.*
+    from records as r
+    anti join id_hits using (dose_record_key)
+    where r.name_key is not null
+"""
+
+
+def load_model(path: Path = MODEL_PATH) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: str) -> str:
+    """Splink predict between tables `left` (records) and `right` (citizens) of `con`, both with the
+    feature columns; returns the name of a table with unique_id_l, unique_id_r, match_weight,
+    match_probability."""
+    from splink import DuckDBAPI, Linker
+
+    n_right = con.execute(f"select count(*) from {right}").fetchall()[0][0]
+    settings = dict(model)
+    settings["probability_two_random_records_match"] = 1.0 / max(n_right, 1)
+    db_api = DuckDBAPI(connection=con)
+    sdf_left = db_api.register(left, dataset_display_name="records")
+    sdf_right = db_api.register(right, dataset_display_name="citizens")
+    linker = Linker([sdf_left, sdf_right], settings, log_level=logging.WARNING)
+    predictions = linker.inference.predict(warning_mode="never")
+    con.execute(f"""
+        create or replace table scored_pairs as
+        select
+            case when source_dataset_l = 'records' then unique_id_l else unique_id_r end as record_id,
+            case when source_dataset_l = 'records' then unique_id_r else unique_id_l end as citizen_id,
+            match_weight, match_probability
+        from {predictions.physical_name}
+    """)
+    return "scored_pairs"
+
+
+def link_records(records: pa.Table, citizens: pa.Table, model_path: Path = MODEL_PATH) -> pa.Table:
+    """Best and second-best citizen per record needing linkage (see the module docstring)."""
+    started = time.monotonic()
+    model = load_model(model_path)
+    con = duckdb.connect()
+    try:
+        con.execute("set preserve_insertion_order = false")
+        con.register("records_in", records)
+        con.register("citizens_in", citizens)
+        con.execute("create table records as select * from records_in")
+        con.execute("create table citizens as select * from citizens_in")
+        con.execute(NEEDS_LINKAGE_SQL)
+        n_link = con.execute("select count(*) from to_link").fetchall()[0][0]
+        if n_link == 0:
+            return OUTPUT_SCHEMA.empty_table()
+        con.execute("create table left_features as "
+                    + feature_sql("to_link", id_column="dose_record_key", year_only_column="is_dob_year_only"))
+        con.execute("create table right_features as "
+                    + feature_sql("citizens", id_column="citizen_id", year_only_column="is_birth_year_only"))
+        prepared = time.monotonic()
+        pairs = score_pairs(con, model, "left_features", "right_features")
+        log.info("linkage: %d records to link prepared in %.1fs, scored in %.1fs", n_link, prepared - started,
+                 time.monotonic() - prepared)
+        table = con.sql(f"""
+            with ranked as (
+                select *, row_number() over (partition by record_id order by match_weight desc, citizen_id) as rank,
+                       count(*) over (partition by record_id) as candidate_count
+                from {pairs}
+            )
+            select
+                record_id as dose_record_key,
+                max(citizen_id) filter (where rank = 1) as linked_citizen_id,
+                max(match_probability) filter (where rank = 1) as link_probability,
+                max(match_weight) filter (where rank = 1) as link_weight,
+                max(citizen_id) filter (where rank = 2) as second_citizen_id,
+                max(match_probability) filter (where rank = 2) as second_probability,
+                max(candidate_count) as candidate_count
+            from ranked
+            group by record_id
+        """).to_arrow_table()
+        log.info("linkage: %d records scored, %d with a candidate, in %.1fs", n_link, table.num_rows,
+                 time.monotonic() - started)
+        return table.cast(OUTPUT_SCHEMA)
+    finally:
+        con.close()
