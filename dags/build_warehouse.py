@@ -5,7 +5,7 @@ Builds the warehouse whenever its raw inputs change (an asset event from any int
 a time (DuckDB has one writer): raw gate → dbt staging (+ tests) → staging gate → dbt intermediate and
 marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` and Parquet → one worklist
 XLSX per commune (`published/worklists/<district>/<commune>.xlsx`) and the write-back import files for
-the health stations (`published/write_back/`).
+the health stations (`published/write_back/`) → `dbt docs generate` (`<warehouse>/dbt/target/`).
 The raw gate checks the loads since the last publish: a load whose quarantined share is over the
 threshold blocks publishing until it is looked at (trigger with conf `quarantine_checked_since` to accept
 it). A failing gate fails its task with a report (also under `<warehouse>/gate_reports/<run_id>/`) and
@@ -86,7 +86,14 @@ def build_warehouse():
     marts = build_marts()
     marts_gate = gate_marts()
     raw >> staging >> staging_gate >> marts >> marts_gate
-    publish(raw, staging, staging_gate, marts, marts_gate) >> export_commune_files()
+    @task
+    def generate_docs(run_id=None) -> dict:
+        from vaxclean.build import generate_docs
+
+        return generate_docs(run_id)
+
+    # after publishing, one at a time (each opens the warehouse file)
+    publish(raw, staging, staging_gate, marts, marts_gate) >> export_commune_files() >> generate_docs()
 
 
 build_warehouse()

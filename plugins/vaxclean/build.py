@@ -101,3 +101,15 @@ def export_commune_files(run_id: str) -> dict:
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("commune files for run %s exported in %.1fs", run_id, result["seconds"])
     return result
+
+
+def generate_docs(run_id: str) -> dict:
+    """`dbt docs generate` as a run artifact (`<warehouse>/dbt/target/index.html`, catalog of every model)."""
+    from vaxclean.transform.dbt import run_dbt
+
+    started = time.monotonic()
+    result = dict(run_dbt(["docs", "generate"], warehouse_dir=_warehouse_dir()) or {})
+    result["index"] = str(_warehouse_dir() / "dbt" / "target" / "index.html")
+    result["seconds"] = round(time.monotonic() - started, 3)
+    log.info("dbt docs for run %s in %.1fs", run_id, result["seconds"])
+    return result
