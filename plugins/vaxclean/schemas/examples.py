@@ -153,19 +153,108 @@ def kpi_commune_daily(n: int = 6) -> pl.DataFrame:
     )
 
 
+def worklist_verification_history(n: int = 6) -> pl.DataFrame:
+    """Police return rows of n // 2 + n % 2 dose records: the odd rows are the first return of a record
+    (superseded), the even rows its current return (applied)."""
+    i = pl.col("i")
+    record = pl.lit("R") + (i // 2).cast(pl.String).str.zfill(9)
+    returns = pl.len().over(i // 2)
+    current = (i % 2 == 1) | (returns == 1)
+    sha = pl.lit("a" * 56) + (i // 4).cast(pl.String).str.zfill(8)
+    frame = _idx(n).select(
+        verification_id=pl.lit(None, dtype=pl.String),  # set below (md5 is not a polars expression)
+        worklist_item_id=pl.lit(None, dtype=pl.String),
+        source=pl.lit("platform"),
+        source_record_id=record,
+        return_sequence=((i % 2) + 1).cast(pl.Int32),
+        is_current=current,
+        outcome=pl.when(current).then(pl.lit("applied")).otherwise(pl.lit("superseded")),
+        police_result=pl.when(i % 2 == 0).then(pl.lit("not_found")).otherwise(pl.lit("confirmed")),
+        police_result_reported=pl.when(i % 2 == 0).then(pl.lit("không tìm thấy")).otherwise(pl.lit("xác nhận")),
+        police_verified_id_number=pl.lit("019080000012"),
+        police_verified_full_name=pl.lit("Nguyễn Văn A"),
+        police_verified_date_of_birth=pl.lit(dt.date(1980, 2, 1)),
+        police_verified_gender=pl.lit("male"),
+        police_verifier=pl.lit("Công an xã"),
+        police_verified_on=pl.lit(dt.date(2022, 2, 1)) + pl.duration(days=i % 2 * 7),
+        returned_by_commune_code=pl.lit("05434"),
+        file_name=pl.format("ket_qua_{}.csv", i // 4),
+        file_path=pl.format("05434/ket_qua_{}.csv", i // 4),
+        file_sha256=sha,
+        line_number=(i % 4 + 2).cast(pl.Int32),
+        loaded_at=pl.lit(dt.datetime(2022, 2, 10, 8, 0)) + pl.duration(days=i // 4),
+        match_status=pl.when(current).then(pl.lit("corrected")).otherwise(None),
+        citizen_id=pl.when(current).then(_citizen_id(i // 2)).otherwise(None),
+    )
+    verification = [hashlib.md5(f"{s}#{n}".encode()).hexdigest()
+                    for s, n in zip(frame["file_sha256"], frame["line_number"], strict=True)]
+    item = [hashlib.md5(f"{s}/{r}".encode()).hexdigest()
+            for s, r in zip(frame["source"], frame["source_record_id"], strict=True)]
+    return frame.with_columns(verification_id=pl.Series(verification, dtype=pl.String),
+                              worklist_item_id=pl.Series(item, dtype=pl.String))
+
+
+def kpi_province_summary(n: int = 6) -> pl.DataFrame:
+    """n - 1 district rows and the province row that sums them (n >= 2)."""
+    i = pl.col("i")
+    districts = _idx(max(n - 1, 1)).select(
+        as_of_date=pl.lit(dt.date(2022, 9, 30)),
+        level=pl.lit("district"),
+        province_code=pl.lit("19"),
+        district_code=(i + 164).cast(pl.String).str.zfill(3),
+        district_name=pl.format("Huyện {}", i),
+        communes=(i % 5 + 10),
+        doses_received=(i * 10 + 100),
+        doses_credited=(i * 10 + 90),
+        doses_corrected=(i + 5),
+        doses_duplicate=pl.lit(4, dtype=pl.Int64),
+        doses_needs_review=pl.lit(4, dtype=pl.Int64),
+        doses_unmatched=pl.lit(2, dtype=pl.Int64),
+        credited_share=pl.lit(None, dtype=pl.Float64),
+        persons_vaccinated=(i * 4 + 40),
+        persons_primary_series_complete=(i * 4 + 30),
+        persons_boosted=(i + 10),
+        persons_passport_eligible=(i * 4 + 30),
+        persons_passport_signed=(i * 4 + 20),
+        worklist_open=(i % 3),
+        worklist_returned=pl.lit(1, dtype=pl.Int64),
+        worklist_applied=pl.lit(2, dtype=pl.Int64),
+        worklist_rejected=pl.lit(0, dtype=pl.Int64),
+        worklist_backlog=(i % 3 + 1),
+        complaints_received=pl.lit(3, dtype=pl.Int64),
+        complaints_open=pl.lit(2, dtype=pl.Int64),
+        complaints_open_sla_breached=pl.lit(1, dtype=pl.Int64),
+        complaints_sla_breached=pl.lit(1, dtype=pl.Int64),
+        complaints_open_data_fixed=pl.lit(0, dtype=pl.Int64),
+    ).with_columns(pl.col(pl.Int32).cast(pl.Int64))
+    counts = [c for c, dtype in districts.schema.items() if dtype == pl.Int64]
+    province = districts.select(
+        pl.col("as_of_date").first(), pl.lit("province").alias("level"), pl.lit("19").alias("province_code"),
+        pl.lit(None, dtype=pl.String).alias("district_code"), pl.lit("Tỉnh Thái Nguyên").alias("district_name"),
+        *[pl.col(c).sum() for c in counts],
+    )
+    # an unrouted worklist item counts on the province row only
+    province = province.with_columns(worklist_open=pl.col("worklist_open") + 1, worklist_backlog=pl.col("worklist_backlog") + 1)
+    share = (pl.col("doses_credited") / (pl.col("doses_received") - pl.col("doses_duplicate"))).round(4)
+    return pl.concat([districts, province], how="diagonal").with_columns(credited_share=share).select(districts.columns)
+
+
 MART_EXAMPLES = {
     "dose_reconciliation": dose_reconciliation,
     "person_vaccination": person_vaccination,
     "commune_worklist": commune_worklist,
     "complaint_tracking": complaint_tracking,
     "kpi_commune_daily": kpi_commune_daily,
+    "worklist_verification_history": worklist_verification_history,
+    "kpi_province_summary": kpi_province_summary,
 }
 
 
 def mart_frames(scale: int = 1) -> dict[str, pl.DataFrame]:
     """A valid frame per mart; `scale` multiplies the default sizes (to make distinct versions)."""
     sizes = {"dose_reconciliation": 24, "person_vaccination": 10, "commune_worklist": 6,
-             "complaint_tracking": 6, "kpi_commune_daily": 8}
+             "complaint_tracking": 6, "kpi_commune_daily": 8, "worklist_verification_history": 6,
+             "kpi_province_summary": 6}
     return {name: build(sizes[name] * scale) for name, build in MART_EXAMPLES.items()}
 
 

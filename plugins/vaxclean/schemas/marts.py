@@ -238,12 +238,192 @@ class MartKpiCommuneDaily(_AdminRequired):
         return data.lazyframe.select(pl.col("persons_passport_eligible") <= pl.col("persons_vaccinated"))
 
 
+# ----------------------------------------------------------------- additional marts (beyond the contract)
+
+HISTORY_OUTCOMES = ("applied", "rejected", "returned", "open", "superseded", "unknown_record")
+POLICE_RESULTS = ("confirmed", "corrected", "not_found", "not_resident")
+SUMMARY_LEVELS = ("district", "province")
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class MartWorklistVerificationHistory(_DoseKey):
+    """The correction history: one row per police return row ever received (every file and line).
+
+    The newest return of a dose record is current (`is_current`) and carries the worklist status it
+    produced; older ones are `superseded`; `unknown_record` when no live dose record has that key.
+    """
+
+    verification_id: str = pa.Field(str_matches=MD5_HEX, description="md5(file_sha256 || '#' || line_number).")
+    worklist_item_id: str = pa.Field(str_matches=MD5_HEX, description="md5(source || '/' || source_record_id).")
+    return_sequence: pl.Int32 = pa.Field(ge=1, description="1 for the record's first return, 2 for the next, ...")
+    is_current: bool = pa.Field(description="The newest return of the record (the one applied).")
+    outcome: str = pa.Field(isin=HISTORY_OUTCOMES, description="applied|rejected|returned|open|superseded|unknown_record.")
+    police_result: str = pa.Field(nullable=True, isin=POLICE_RESULTS, description="confirmed|corrected|not_found|not_resident.")
+    police_result_reported: str = pa.Field(nullable=True, description="Kết quả xác minh as typed.")
+    police_verified_id_number: str = pa.Field(nullable=True, description="Số định danh xác minh as typed.")
+    police_verified_full_name: str = pa.Field(nullable=True, description="Họ tên xác minh, normalised.")
+    police_verified_date_of_birth: dt.date = pa.Field(nullable=True, description="Ngày sinh xác minh.")
+    police_verified_gender: str = pa.Field(nullable=True, isin=GENDERS, description="Giới tính xác minh.")
+    police_verifier: str = pa.Field(nullable=True, description="Cán bộ xác minh.")
+    police_verified_on: dt.date = pa.Field(nullable=True, description="Ngày xác minh.")
+    returned_by_commune_code: str = pa.Field(nullable=True, description="Commune folder the file was dropped in.")
+    file_name: str = pa.Field(str_length={"min_value": 1}, description="Returned file name.")
+    file_path: str = pa.Field(str_length={"min_value": 1}, description="Returned file path (landing-relative).")
+    file_sha256: str = pa.Field(str_matches=SHA256_HEX, description="Checksum of the returned file.")
+    line_number: pl.Int32 = pa.Field(ge=1, description="Line (CSV) or row (XLSX); the header is 1.")
+    loaded_at: Timestamp = pa.Field(description="When the file was loaded (UTC).")
+    match_status: str = pa.Field(nullable=True, isin=MATCH_STATUSES, description="The dose's match_status now (current row).")
+    citizen_id: str = pa.Field(nullable=True, str_matches=CITIZEN_ID, description="Citizen credited now (current row).")
+
+    class Config:
+        unique = ["verification_id"]
+        strict = False
+
+    @pa.dataframe_check(name="one_current_return_per_dose_record")
+    def one_current_return_per_dose_record(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        current = pl.col("is_current").cast(pl.Int64).sum().over("source", "source_record_id")
+        return data.lazyframe.select(current == 1)
+
+    @pa.dataframe_check(name="return_sequence_counts_the_returns")
+    def return_sequence_counts_the_returns(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Sequences 1..n per dose record, the current return being the n-th."""
+        key = ("source", "source_record_id")
+        returns = pl.len().over(*key)
+        distinct = ~pl.struct(*key, "return_sequence").is_duplicated()
+        within = pl.col("return_sequence") <= returns
+        current_is_last = implies(pl.col("is_current"), pl.col("return_sequence") == returns)
+        return data.lazyframe.select(distinct & within & current_is_last)
+
+    @pa.dataframe_check(name="superseded_only_if_not_current")
+    def superseded_only_if_not_current(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        superseded = pl.col("outcome") == "superseded"
+        older = pl.col("outcome").is_in(["superseded", "unknown_record"])
+        return data.lazyframe.select(implies(superseded, ~pl.col("is_current")) & implies(~pl.col("is_current"), older))
+
+    @pa.dataframe_check(name="match_only_on_current_return")
+    def match_only_on_current_return(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        empty = pl.col("match_status").is_null() & pl.col("citizen_id").is_null()
+        return data.lazyframe.select(implies(~pl.col("is_current"), empty))
+
+    @pa.dataframe_check(name="worklist_item_id_matches_key")
+    def worklist_item_id_matches_key(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """One worklist item per dose record and one dose record per worklist item."""
+        items = pl.col("worklist_item_id").n_unique().over("source", "source_record_id")
+        keys = pl.struct("source", "source_record_id").n_unique().over("worklist_item_id")
+        return data.lazyframe.select((items == 1) & (keys == 1))
+
+
+_SUMMARY_DOSES = ("doses_received", "doses_credited", "doses_corrected", "doses_duplicate", "doses_needs_review",
+                  "doses_unmatched")
+_SUMMARY_PERSONS = ("persons_vaccinated", "persons_primary_series_complete", "persons_boosted",
+                    "persons_passport_eligible", "persons_passport_signed")
+_SUMMARY_WORKLIST = ("worklist_open", "worklist_returned", "worklist_applied", "worklist_rejected", "worklist_backlog")
+_SUMMARY_COMPLAINTS = ("complaints_received", "complaints_open", "complaints_open_sla_breached",
+                       "complaints_sla_breached", "complaints_open_data_fixed")
+SUMMARY_COUNTS = ("communes", *_SUMMARY_DOSES, *_SUMMARY_PERSONS, *_SUMMARY_WORKLIST, *_SUMMARY_COMPLAINTS)
+
+
+def _count(description: str) -> object:
+    return pa.Field(ge=0, description=description)
+
+
+class MartKpiProvinceSummary(pa.DataFrameModel):
+    """The province's scoreboard as of the run's clock: one row per district-level unit (named as of
+    that day) and one province total (which also counts what has no district)."""
+
+    as_of_date: dt.date = pa.Field(description="The run's clock (day) the figures are as of.")
+    level: str = pa.Field(isin=SUMMARY_LEVELS, description="district | province.")
+    province_code: str = pa.Field(str_matches=PROVINCE_CODE, description="Province (19).")
+    district_code: str = pa.Field(nullable=True, str_matches=DISTRICT_CODE, description="District; null: province row.")
+    district_name: str = pa.Field(str_length={"min_value": 1}, description="Unit name as of as_of_date.")
+    communes: pl.Int64 = pa.Field(ge=1, description="Communes of the unit.")
+    doses_received: pl.Int64 = _count("Dose records received (duplicates included).")
+    doses_credited: pl.Int64 = _count("Dose records credited.")
+    doses_corrected: pl.Int64 = _count("Of those, credited after a correction.")
+    doses_duplicate: pl.Int64 = _count("Duplicates.")
+    doses_needs_review: pl.Int64 = _count("In review.")
+    doses_unmatched: pl.Int64 = _count("Nobody in the population.")
+    credited_share: float = pa.Field(nullable=True, in_range={"min_value": 0.0, "max_value": 1.0},
+                                     description="doses_credited / (doses_received - doses_duplicate).")
+    persons_vaccinated: pl.Int64 = _count("Citizens with a credited dose.")
+    persons_primary_series_complete: pl.Int64 = _count("Citizens with a complete primary series.")
+    persons_boosted: pl.Int64 = _count("Citizens with a booster dose.")
+    persons_passport_eligible: pl.Int64 = _count("Citizens eligible for a vaccine passport.")
+    persons_passport_signed: pl.Int64 = _count("Of those, every credited dose signed.")
+    worklist_open: pl.Int64 = _count("Worklist items not returned yet.")
+    worklist_returned: pl.Int64 = _count("Returned, not applicable yet.")
+    worklist_applied: pl.Int64 = _count("Police result applied.")
+    worklist_rejected: pl.Int64 = _count("Police result not applicable.")
+    worklist_backlog: pl.Int64 = _count("open + returned + rejected.")
+    complaints_received: pl.Int64 = _count("Complaints received.")
+    complaints_open: pl.Int64 = _count("Complaints not resolved or rejected.")
+    complaints_open_sla_breached: pl.Int64 = _count("Open complaints past their SLA.")
+    complaints_sla_breached: pl.Int64 = _count("Complaints that breached their SLA.")
+    complaints_open_data_fixed: pl.Int64 = _count("Open complaints whose data is seen fixed.")
+
+    class Config:
+        unique = ["level", "district_code"]
+        strict = False
+
+    @pa.dataframe_check(name="district_code_only_on_district_rows")
+    def district_code_only_on_district_rows(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("level") == "district") == pl.col("district_code").is_not_null())
+
+    @pa.dataframe_check(name="one_province_row_one_day")
+    def one_province_row_one_day(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        provinces = (pl.col("level") == "province").sum()
+        one_day = pl.col("as_of_date") == pl.col("as_of_date").max()
+        return data.lazyframe.select(one_day & pl.repeat(provinces == 1, pl.len()))
+
+    @pa.dataframe_check(name="doses_accounted_for")
+    def doses_accounted_for(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Every dose record is credited, a duplicate, in review or unmatched; corrections are credited."""
+        held = pl.sum_horizontal("doses_credited", "doses_duplicate", "doses_needs_review", "doses_unmatched")
+        return data.lazyframe.select((held == pl.col("doses_received"))
+                                     & (pl.col("doses_corrected") <= pl.col("doses_credited")))
+
+    @pa.dataframe_check(name="persons_within_vaccinated")
+    def persons_within_vaccinated(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        vaccinated = pl.col("persons_vaccinated")
+        return data.lazyframe.select(
+            (pl.col("persons_primary_series_complete") <= vaccinated) & (pl.col("persons_boosted") <= vaccinated)
+            & (pl.col("persons_passport_eligible") <= vaccinated)
+            & (pl.col("persons_passport_signed") <= pl.col("persons_passport_eligible"))
+        )
+
+    @pa.dataframe_check(name="worklist_backlog_is_open_returned_rejected")
+    def worklist_backlog_is_open_returned_rejected(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        backlog = pl.sum_horizontal("worklist_open", "worklist_returned", "worklist_rejected")
+        return data.lazyframe.select(pl.col("worklist_backlog") == backlog)
+
+    @pa.dataframe_check(name="complaints_within_received")
+    def complaints_within_received(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        is_open, breached = pl.col("complaints_open"), pl.col("complaints_sla_breached")
+        return data.lazyframe.select(
+            (is_open <= pl.col("complaints_received")) & (breached <= pl.col("complaints_received"))
+            & (pl.col("complaints_open_sla_breached") <= pl.min_horizontal(is_open, breached))
+            & (pl.col("complaints_open_data_fixed") <= is_open)
+        )
+
+    @pa.dataframe_check(name="province_row_sums_the_districts")
+    def province_row_sums_the_districts(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """The province row holds every district's figures (and what has no district): its communes are
+        the districts' sum, every other count at least that sum."""
+        is_province = pl.col("level") == "province"
+        districts = {c: pl.col(c).filter(pl.col("level") == "district").sum() for c in SUMMARY_COUNTS}
+        ok = [pl.col("communes") == districts["communes"]]
+        ok += [pl.col(c) >= districts[c] for c in SUMMARY_COUNTS if c != "communes"]
+        return data.lazyframe.select(implies(is_province, pl.all_horizontal(ok)))
+
+
 MART_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "dose_reconciliation": MartDoseReconciliation,
     "person_vaccination": MartPersonVaccination,
     "commune_worklist": MartCommuneWorklist,
     "complaint_tracking": MartComplaintTracking,
     "kpi_commune_daily": MartKpiCommuneDaily,
+    "worklist_verification_history": MartWorklistVerificationHistory,
+    "kpi_province_summary": MartKpiProvinceSummary,
 }
 
 

@@ -80,6 +80,30 @@ BREAKS = {
         ("credited_within_received", lambda f: _first(f, pl.lit(True), doses_credited=10_000)),
         ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
     ],
+    "worklist_verification_history": [
+        ("one_current_return_per_dose_record", lambda f: _first(f, ~pl.col("is_current"), is_current=True)),
+        ("return_sequence_counts_the_returns", lambda f: _first(f, pl.col("is_current"), return_sequence=7)),
+        ("superseded_only_if_not_current", lambda f: _first(f, pl.col("is_current"), outcome="superseded")),
+        ("match_only_on_current_return", lambda f: _first(f, ~pl.col("is_current"), match_status="verified")),
+        ("worklist_item_id_matches_key", lambda f: _first(f, pl.lit(True), worklist_item_id="0" * 32)),
+        ("isin", lambda f: _first(f, pl.lit(True), outcome="done")),
+        ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
+    ],
+    "kpi_province_summary": [
+        ("isin", lambda f: _first(f, pl.lit(True), level="commune")),
+        ("district_code_only_on_district_rows", lambda f: _first(f, pl.col("level") == "province", district_code="164")),
+        ("one_province_row_one_day", lambda f: _first(f, pl.col("level") == "province", level="district",
+                                                      district_code="199")),
+        ("doses_accounted_for", lambda f: _first(f, pl.lit(True), doses_unmatched=1_000)),
+        ("persons_within_vaccinated", lambda f: _first(f, pl.lit(True), persons_boosted=1_000)),
+        ("worklist_backlog_is_open_returned_rejected", lambda f: _first(f, pl.lit(True), worklist_backlog=99)),
+        ("complaints_within_received", lambda f: _first(f, pl.lit(True), complaints_open_data_fixed=3)),
+        ("in_range", lambda f: _first(f, pl.lit(True), credited_share=1.5)),
+        ("province_row_sums_the_districts",
+         lambda f: _first(f, pl.col("level") == "district", doses_received=10_000, doses_unmatched=10_000 - 98)),
+        ("province_row_sums_the_districts", lambda f: _first(f, pl.col("level") == "district", communes=99)),
+        ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
+    ],
 }
 
 

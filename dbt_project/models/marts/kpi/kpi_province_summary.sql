@@ -1,5 +1,6 @@
 {#-
-  The province's scoreboard as of the run's clock: one row per district-level unit (level = district)
+  The province's scoreboard as of the run's clock: one row per district-level unit (level = district,
+  named as of the run's day: ref_admin_unit_changes applies the renames in effect by then)
   and one for the whole province (level = province, district_code null; it also counts what has no
   district: unrouted worklist items, complaints without a commune). In the seed's own terms:
     doses received vs credited (and how the rest is held: duplicate, in review, unmatched);
@@ -34,10 +35,42 @@ clock as (
     select * from {{ ref('int_run_clocks_resolved') }}
 ),
 
-districts as (
+admin_unit_changes as (
+    select * from {{ ref('ref_admin_unit_changes') }}
+),
+
+district_communes as (
     select district_code, any_value(district_name) as district_name, count(*) as communes
     from admin_units
     group by district_code
+),
+
+-- A district-level unit is renamed (thị xã Phổ Yên -> thành phố Phổ Yên, 2022-04-10) when every one of
+-- its communes moves to the same new district name on the same day; the newest such change in effect
+-- on the run's day names it. ref_admin_units holds the names valid 2020 to 2022-04-09.
+district_renames as (
+    select
+        admin_units.district_code,
+        admin_unit_changes.effective,
+        any_value(admin_unit_changes.new_district) as district_name
+    from admin_unit_changes
+    inner join admin_units on admin_unit_changes.commune_code = admin_units.commune_code
+    inner join district_communes on admin_units.district_code = district_communes.district_code
+    cross join clock
+    where admin_unit_changes.effective <= clock.as_of_date
+        and admin_unit_changes.new_district is distinct from admin_units.district_name
+    group by admin_units.district_code, admin_unit_changes.effective, admin_unit_changes.new_district
+    having count(distinct admin_unit_changes.commune_code) = any_value(district_communes.communes)
+    qualify row_number() over (partition by admin_units.district_code order by admin_unit_changes.effective desc) = 1
+),
+
+districts as (
+    select
+        district_communes.district_code,
+        coalesce(district_renames.district_name, district_communes.district_name) as district_name,
+        district_communes.communes
+    from district_communes
+    left join district_renames on district_communes.district_code = district_renames.district_code
 ),
 
 dose_figures as (
