@@ -17,7 +17,18 @@
   2. No usable ID, or an ID not in the population: name key + birth date + commune name exactly one
      citizen (gender not contradicting) -> probable; more than one (twins, namesakes) ->
      needs_review; none in the commune but exactly one in the province with the exact birth date ->
-     probable with a lower score; otherwise unmatched.
+     probable with a lower score; otherwise unmatched. Admin codes that are unknown or contradict each
+     other (unknown_admin_code, commune_district_mismatch) are no commune evidence.
+  3. The 12-digit ID's digits (century/gender, birth year) against the record: a reported birth year or
+     gender the ID contradicts is an issue (id_birth_year_mismatch, id_gender_mismatch); when the ID's
+     digits are those of the citizen it names and the name agrees, the record's detail is the typo
+     (corrected). An ID whose digits contradict the citizen it names is a wrong ID (id_citizen_mismatch,
+     never proves a typo).
+  4. Evidence across doses: a phone on doses credited by ID (name, birth date, gender agreeing) to one
+     citizen. A probabilistic candidate whose phone is on that citizen's doses (or in the register) and
+     is the only close candidate: probable from the review threshold up (phone_supports_candidate); a
+     candidate the phone contradicts (it is only on another citizen's doses) -> needs_review
+     (phone_of_other_citizen).
 -#}
 {#- One wrong detail that the ID and the other details prove a slip: a birth date a few days or a year
     off, the wrong gender (the 12-digit ID's century/gender digit is the citizen's), or a name one or two
@@ -27,13 +38,24 @@
         (is_name_agreed and is_gender_agreed and is_dob_agreed = false and is_dob_near)
         or (is_name_agreed and coalesce(is_dob_agreed, true) and not is_gender_agreed)
         or (not is_name_agreed and is_name_close and is_id_dob_exact and is_gender_agreed)
+        or (
+            -- the ID's digits are the citizen's and contradict the record's birth year and/or gender
+            is_name_agreed and is_id_digits_citizen
+            and (is_id_year_contradicted or is_id_gender_contradicted)
+            and (coalesce(is_dob_agreed, true) or is_dob_near or is_id_year_contradicted)
+            and (is_gender_agreed or is_id_gender_contradicted)
+        )
     )
 {%- endset %}
 
 with
 
 records as (
-    select * from {{ ref('int_dose_records_unioned') }}
+    select
+        *,
+        {{ citizen_id_birth_year('id_candidate') }} as id_birth_year,
+        {{ citizen_id_gender('id_candidate') }} as id_gender
+    from {{ ref('int_dose_records_unioned') }}
 ),
 
 citizens as (
@@ -102,6 +124,12 @@ id_evidence as (
             or citizens.is_birth_year_only and year(records.vaccinated_on) < year(citizens.date_of_birth)
         ) as is_dose_before_birth,
         (citizens.status = 'deceased') as is_deceased,
+        coalesce(year(records.date_of_birth) <> records.id_birth_year, false) as is_id_year_contradicted,
+        coalesce(records.gender <> records.id_gender, false) as is_id_gender_contradicted,
+        case
+            when records.id_birth_year is not null and records.id_gender is not null
+                then year(citizens.date_of_birth) = records.id_birth_year and citizens.gender = records.id_gender
+        end as is_id_digits_citizen,
         coalesce(records.vaccinated_on >= citizens.deceased_first_seen_on, false) as is_dose_after_death_seen,
         coalesce(records.vaccinated_on <= citizens.alive_last_seen_on, false) as is_alive_at_dose
     from records
@@ -114,7 +142,7 @@ name_candidates as (
     select
         records.dose_record_key,
         citizens.citizen_id,
-        (records.commune_code = citizens.commune_code) as is_same_commune,
+        coalesce(records.link_commune_code = citizens.commune_code, false) as is_same_commune,
         (
             records.date_of_birth = citizens.date_of_birth
             and not records.is_dob_year_only and not citizens.is_birth_year_only
@@ -152,7 +180,18 @@ exact_name_pick as (
     group by dose_record_key
 ),
 
--- 3. decide ------------------------------------------------------------------------------------------
+-- 3. evidence across doses: whose phone it is --------------------------------------------------------
+phone_owners as (
+    -- phones on doses whose ID, name, birth date and gender agree with the citizen the ID names
+    select records.phone, list(distinct id_evidence.citizen_id) as owner_citizen_ids
+    from records
+    inner join id_evidence on records.dose_record_key = id_evidence.dose_record_key
+    where records.phone is not null
+        and id_evidence.is_name_agreed and id_evidence.is_dob_agreed and id_evidence.is_gender_agreed
+    group by records.phone
+),
+
+-- 4. decide ------------------------------------------------------------------------------------------
 joined as (
     select
         records.dose_record_key,
@@ -162,6 +201,23 @@ joined as (
         records.is_dob_unparseable,
         records.is_dob_day_month_swapped,
         records.is_dob_year_only,
+        records.is_admin_code_unknown,
+        records.is_commune_district_mismatch,
+        (year(records.date_of_birth) <> records.id_birth_year) as is_id_year_contradicted_any,
+        (records.gender <> records.id_gender) as is_id_gender_contradicted_any,
+        id_evidence.is_id_year_contradicted,
+        id_evidence.is_id_gender_contradicted,
+        id_evidence.is_id_digits_citizen,
+        (
+            list_contains(phone_owners.owner_citizen_ids, linked.linked_citizen_id)
+            or linked_citizens.phone = records.phone
+        ) as is_phone_for_linked,
+        (
+            list_contains(phone_owners.owner_citizen_ids, linked.second_citizen_id)
+            or second_citizens.phone = records.phone
+        ) as is_phone_for_second,
+        len(list_filter(phone_owners.owner_citizen_ids, lambda owner: owner <> linked.linked_citizen_id)) > 0
+            as is_phone_for_other,
         id_evidence.citizen_id as id_citizen_id,
         id_evidence.match_method as id_match_method,
         id_evidence.is_name_agreed,
@@ -190,6 +246,9 @@ joined as (
     left join name_summary on records.dose_record_key = name_summary.dose_record_key
     left join linked on records.dose_record_key = linked.dose_record_key
     left join exact_name_pick on records.dose_record_key = exact_name_pick.dose_record_key
+    left join phone_owners on records.phone = phone_owners.phone
+    left join citizens as linked_citizens on linked.linked_citizen_id = linked_citizens.citizen_id
+    left join citizens as second_citizens on linked.second_citizen_id = second_citizens.citizen_id
 ),
 
 deterministic as (
@@ -229,11 +288,25 @@ fallback as (
             second_probability >= {{ var('linkage_ambiguity_probability') }}
             and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}
         ) as is_link_ambiguous,
+        -- the phone is on the candidate's doses (or register entry), not on a close second candidate's
+        (
+            coalesce(is_phone_for_linked, false) and not coalesce(is_phone_for_second, false)
+            and not coalesce(is_phone_for_other, false)
+        ) as is_phone_supporting,
+        -- the phone is only on another citizen's doses
+        (not coalesce(is_phone_for_linked, false) and coalesce(is_phone_for_other, false)) as is_phone_contradicting,
         case
             when linked_citizen_id is null then deterministic_status
             when link_probability >= {{ var('linkage_threshold') }}
                 and not coalesce(second_probability >= {{ var('linkage_ambiguity_probability') }}
                     and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}, false)
+                and not (not coalesce(is_phone_for_linked, false) and coalesce(is_phone_for_other, false))
+                then 'probable'
+            when link_probability >= {{ var('linkage_review_threshold') }}
+                and not coalesce(second_probability >= {{ var('linkage_ambiguity_probability') }}
+                    and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}, false)
+                and coalesce(is_phone_for_linked, false) and not coalesce(is_phone_for_second, false)
+                and not coalesce(is_phone_for_other, false)
                 then 'probable'
             when link_probability >= {{ var('linkage_review_threshold') }} then 'needs_review'
             else 'unmatched'
@@ -315,6 +388,17 @@ final as (
                 case when id_class in ('cccd12', 'cmnd9', 'cccd12_lost_zero', 'cmnd9_lost_zero') and id_citizen_id is null
                     then 'id_not_in_population' end,
                 case when id_class in ('cccd12_lost_zero', 'cmnd9_lost_zero') then 'id_leading_zero_lost' end,
+                case when is_id_year_contradicted_any then 'id_birth_year_mismatch' end,
+                case when is_id_gender_contradicted_any then 'id_gender_mismatch' end,
+                case when id_match_method in ('id', 'id_repaired') and not is_id_digits_citizen
+                    then 'id_citizen_mismatch' end,
+                case when is_admin_code_unknown then 'unknown_admin_code' end,
+                case when is_commune_district_mismatch then 'commune_district_mismatch' end,
+                case when linked_citizen_id is not null and fallback_citizen_id = linked_citizen_id
+                    and is_phone_contradicting then 'phone_of_other_citizen' end,
+                case when linked_citizen_id is not null and fallback_citizen_id = linked_citizen_id
+                    and is_phone_supporting and link_probability < {{ var('linkage_threshold') }}
+                    then 'phone_supports_candidate' end,
                 case when id_class in ('cmnd9', 'cmnd9_lost_zero') then 'old_id_number' end,
                 case when is_dob_unparseable then 'unparseable_dob' end,
                 case when is_dob_day_month_swapped then 'dob_day_month_swapped' end,

@@ -2,6 +2,9 @@
   Every dose record received (platform: newest version, tombstones excluded; site batches: newest file
   version), in one shape, with the vaccine resolved to a canonical code through the alias seed: the
   exact alias first, else the longest alias contained in the typed name.
+  Admin codes are checked against the reference units (ref_admin_units, plus the communes of
+  ref_admin_unit_changes): an unknown commune or district code, or a commune outside the reported district,
+  is flagged, and link_commune_code / link_district_code (what linkage may use as evidence) are null then.
 -#}
 with
 
@@ -19,6 +22,26 @@ aliases as (
 
 vaccines as (
     select * from {{ ref('ref_vaccines') }}
+),
+
+admin_units as (
+    select * from {{ ref('ref_admin_units') }}
+),
+
+admin_unit_changes as (
+    select * from {{ ref('ref_admin_unit_changes') }}
+),
+
+known_communes as (
+    select commune_code, district_code from admin_units
+    union
+    -- a commune created or renumbered later (its district is then unknown to the 2020-2022 list)
+    select commune_code, null as district_code from admin_unit_changes
+    where commune_code not in (select commune_code from admin_units)
+),
+
+known_districts as (
+    select distinct district_code from admin_units
 ),
 
 unioned as (
@@ -54,16 +77,37 @@ alias_hits as (
         or (aliases.match_type = 'contains' and contains(unioned.vaccine_key, aliases.alias_key))
 ),
 
+admin_checked as (
+    select
+        unioned.*,
+        (
+            -- the reference lists Thái Nguyên's units only (GSO province 19)
+            coalesce(unioned.province_code, '19') = '19'
+            and (
+                (unioned.commune_code is not null and known_communes.commune_code is null)
+                or (unioned.district_code is not null and known_districts.district_code is null)
+            )
+        ) as is_admin_code_unknown,
+        coalesce(known_communes.district_code <> unioned.district_code, false) as is_commune_district_mismatch
+    from unioned
+    left join known_communes on unioned.commune_code = known_communes.commune_code
+    left join known_districts on unioned.district_code = known_districts.district_code
+),
+
 final as (
     select
         unioned.source || '/' || unioned.source_record_id as dose_record_key,
         unioned.*,
+        case when not unioned.is_admin_code_unknown and not unioned.is_commune_district_mismatch
+            then unioned.commune_code end as link_commune_code,
+        case when not unioned.is_admin_code_unknown and not unioned.is_commune_district_mismatch
+            then unioned.district_code end as link_district_code,
         alias_hits.vaccine_code,
         coalesce(vaccines.product_family, 'unknown:' || coalesce(unioned.vaccine_key, '')) as vaccine_family,
         (
             nullif(trim(unioned.date_of_birth_reported), '') is not null and unioned.date_of_birth is null
         ) as is_dob_unparseable
-    from unioned
+    from admin_checked as unioned
     left join alias_hits
         on unioned.source = alias_hits.source
         and unioned.source_record_id = alias_hits.source_record_id
