@@ -1,4 +1,5 @@
 {#- One row per portal ticket: its newest served version, normalised. -#}
+{{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
 source as (

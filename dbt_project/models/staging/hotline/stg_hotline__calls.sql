@@ -3,6 +3,7 @@
   export with a new status: the row of the newest export wins (file name is the export date).
   Vietnamese statuses and categories are mapped onto the portal's codes.
 -#}
+{{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
 source as (

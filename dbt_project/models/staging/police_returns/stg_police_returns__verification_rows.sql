@@ -3,6 +3,7 @@
   normalised like stg_police_returns__verifications but not reduced to the newest: the history of
   verifications. Key: file checksum + line (a file re-dropped unchanged is loaded once).
 -#}
+{{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
 source as (

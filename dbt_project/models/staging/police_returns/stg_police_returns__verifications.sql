@@ -4,6 +4,7 @@
   xác nhận -> confirmed, điều chỉnh -> corrected, không tìm thấy -> not_found,
   không thường trú -> not_resident.
 -#}
+{{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
 source as (

@@ -1,4 +1,5 @@
 {#- Every loaded snapshot of the National Population Database: one row per citizen and snapshot date. -#}
+{{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
 source as (

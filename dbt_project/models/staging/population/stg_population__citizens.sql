@@ -3,6 +3,7 @@
   other source (name_key is the match key). When the citizen was seen deceased, the first snapshot
   saying so and the last one saying otherwise bound the date of death.
 -#}
+{{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
 snapshots as (

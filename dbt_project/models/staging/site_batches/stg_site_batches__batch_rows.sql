@@ -3,6 +3,7 @@
   `<site_code>/<file name>#<STT>`. When the same site re-delivers a file under the same name with
   another content, only the newest delivered version's rows are kept.
 -#}
+{{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
 source as (
