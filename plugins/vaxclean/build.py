@@ -6,6 +6,7 @@ a time), each followed by its pandera gate; publishing happens only after every 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -64,8 +65,29 @@ def gate(layer: str, run_id: str, *, quarantine_checked_since: str | None = None
     return summary
 
 
+# What an incremental model's rows were computed with: when any of it changes, rebuild them all.
+CODE_INPUTS = ("dbt_project.yml", "macros", "models/staging", "seeds")
+
+
+def code_fingerprint(dbt_project_dir: Path) -> str:
+    """SHA-256 over the files that decide how incremental models compute their rows."""
+    digest = hashlib.sha256()
+    for name in CODE_INPUTS:
+        root = dbt_project_dir / name
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(dbt_project_dir)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_layer(layer: str, run_id: str) -> dict:
-    """Run `dbt build` (models + their tests) for one layer."""
+    """Run `dbt build` (models + their tests) for one layer.
+
+    Incremental models (the platform staging) are fully refreshed when the code that computes their rows
+    changed since the last successful build of the layer (normalisation macros, staging models, seeds).
+    """
+    from vaxclean.config import DBT_PROJECT_DIR
     from vaxclean.raw.layout import init_raw
     from vaxclean.transform.dbt import run_dbt
 
@@ -73,8 +95,16 @@ def build_layer(layer: str, run_id: str) -> dict:
     started = time.monotonic()
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
     args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious"]
+    stamp = _warehouse_dir() / "dbt" / f"{layer}_code.sha256"
+    fingerprint = code_fingerprint(DBT_PROJECT_DIR)
+    full_refresh = not stamp.exists() or stamp.read_text().strip() != fingerprint
+    if full_refresh:
+        args.append("--full-refresh")
     result = run_dbt(args, warehouse_dir=_warehouse_dir())
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint)
     result = dict(result or {})
+    result["full_refresh"] = full_refresh
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("dbt build of %s for run %s: %s", layer, run_id, result)
     return result

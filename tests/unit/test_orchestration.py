@@ -73,3 +73,18 @@ def test_failure_excerpt_shows_why_a_run_failed(tmp_path):
     excerpt = failure_excerpt(log)
     assert "Gate 'marts' run r1: FAILED" in excerpt and "[HARD] commune_worklist" in excerpt
     assert "noise" not in excerpt and "\x1b" not in excerpt
+
+
+def test_code_fingerprint_changes_with_the_normalisation_code(tmp_path):
+    from vaxclean.build import code_fingerprint
+
+    (tmp_path / "macros").mkdir()
+    (tmp_path / "models" / "staging").mkdir(parents=True)
+    (tmp_path / "models" / "marts").mkdir(parents=True)
+    (tmp_path / "dbt_project.yml").write_text("name: x\n")
+    (tmp_path / "macros" / "names.sql").write_text("{% macro a() %}1{% endmacro %}")
+    before = code_fingerprint(tmp_path)
+    (tmp_path / "models" / "marts" / "m.sql").write_text("select 1")  # marts are tables: no refresh needed
+    assert code_fingerprint(tmp_path) == before
+    (tmp_path / "macros" / "names.sql").write_text("{% macro a() %}2{% endmacro %}")
+    assert code_fingerprint(tmp_path) != before
