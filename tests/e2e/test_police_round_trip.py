@@ -18,7 +18,7 @@ from vaxclean.worklists import export_worklists, export_write_back
 from vaxclean.worklists.labels import HEADERS, POLICE_RESULTS
 
 PEOPLE, SEED = 1500, 23
-FILLED = 4
+FILLED = 4  # at most; the scenario decides how many open cases truth can name (at least 2)
 VERIFIER, VERIFIED_ON = "Công an xã (kiểm thử)", "20/09/2022"
 
 
@@ -63,7 +63,7 @@ def round_trip(tmp_path_factory, monkeypatch_module):
     truth = {(r["source"], r["source_record_id"]): r
              for r in csv.DictReader(open(scenario / "truth" / "doses.csv", encoding="utf-8"))}
     # the police of each commune verify the open cases that truth can name (a resident's dose, not a
-    # duplicate), FILLED in all, each commune returning its own file
+    # duplicate), up to FILLED in all, each commune returning its own file
     filled: dict[tuple[str, str], str] = {}
     returned: dict[tuple[str, str], Path] = {}
     for path in sorted((published / "worklists").glob("*/*.xlsx")):
@@ -88,7 +88,7 @@ def round_trip(tmp_path_factory, monkeypatch_module):
             book.save(target)
         if len(filled) == FILLED:
             break
-    assert len(filled) == FILLED
+    assert len(filled) >= 2, "the scenario should leave open cases for the police to verify"
 
     con = _marts(warehouse)
     before = {key: con.execute("select match_status from pub.marts.dose_reconciliation where source = ? "
