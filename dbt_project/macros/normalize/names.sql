@@ -24,12 +24,23 @@
     {{ ns.expr }}
 {%- endmacro %}
 
+{#-
+  Only a word ending in o + tone-marked a/e, or in u + tone-marked y, can change in _tone_placement (and at
+  most once: the rewritten ending matches no other rule), so the 15 rewrites run behind one test; the
+  placement is computed once per word, then the word is title-cased.
+-#}
 {% macro normalize_name(column) -%}
     nullif(
         array_to_string(
             list_transform(
-                string_split(lower(regexp_replace(trim(nfc_normalize(cast({{ column }} as varchar))), '\s+', ' ', 'g')), ' '),
-                lambda w: upper(left({{ _tone_placement('w') }}, 1)) || substr({{ _tone_placement('w') }}, 2)
+                list_transform(
+                    string_split(lower(regexp_replace(trim(nfc_normalize(cast({{ column }} as varchar))), '\s+', ' ', 'g')), ' '),
+                    lambda w: case
+                        when regexp_matches(w, '(o[àáảãạèéẻẽẹ]|u[ỳýỷỹỵ])$') then {{ _tone_placement('w') }}
+                        else w
+                    end
+                ),
+                lambda w: upper(left(w, 1)) || substr(w, 2)
             ),
             ' '
         ),

@@ -10,6 +10,17 @@
   detected: run with --full-refresh then (docs/scaling.md).
 -#}
 {%- set tombstone = 'platform_tombstone' -%}
+{#- column -> payload field, every one read as text -#}
+{%- set payload_fields_as = {
+    'full_name_reported': 'full_name', 'date_of_birth_reported': 'date_of_birth', 'gender_reported': 'gender',
+    'id_number_reported': 'id_number', 'phone_reported': 'phone', 'address': 'address',
+    'province_code_reported': 'province_code', 'district_code_reported': 'district_code',
+    'commune_code_reported': 'commune_code', 'priority_group': 'priority_group', 'workplace': 'workplace',
+    'site_code': 'site_code', 'site_name': 'site_name', 'vaccine_reported': 'vaccine', 'lot_number': 'lot_number',
+    'dose_number_text': 'dose_number', 'vaccinated_on_text': 'vaccinated_on', 'signed_text': 'signed',
+    'signed_at_text': 'signed_at'} -%}
+{%- set payload_fields = {} -%}
+{%- for field in payload_fields_as.values() %}{% do payload_fields.update({field: 'VARCHAR'}) %}{% endfor -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
@@ -27,8 +38,9 @@
 ) }}
 with
 
-source as (
-    select * from {{ source('platform', 'immunizations') }}
+source as not materialized (  -- scanned twice: versions without their payloads, then the newest ones' payloads
+    -- filename, file_row_number: DuckDB's virtual columns of a file scan, locating each version
+    select *, filename, file_row_number from {{ source('platform', 'immunizations') }}
 ),
 
 {% if is_incremental() %}
@@ -63,9 +75,10 @@ versions as (
         record_id,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
         coalesce(deleted, false) as is_deleted,
-        payload,
         {{ to_utc_naive('_extracted_at') }} as extracted_at,
-        _load_id
+        _load_id,
+        filename,
+        file_row_number
     from source
     where record_id is not null
     {%- if is_incremental() %}
@@ -86,71 +99,102 @@ ranked as (
 ),
 
 newest as (
-    select * from ranked
-    where version_rank = 1 {% if not is_incremental() %}and not is_deleted{% endif %}
+    -- the window ran on narrow rows; only the winners' payloads are read
+    select
+        ranked.record_id,
+        ranked.is_deleted,
+        ranked.updated_at,
+        ranked.version_count,
+        ranked.last_extracted_at,
+        source.payload
+    from ranked
+    inner join source on ranked.filename = source.filename and ranked.file_row_number = source.file_row_number
+    where ranked.version_rank = 1 {% if not is_incremental() %}and not ranked.is_deleted{% endif %}
 ),
 
 fields as (
+    -- one parse of the payload per record (json_transform into a struct of texts), not one per field
     select
         record_id,
         is_deleted,
         updated_at,
         version_count,
         last_extracted_at,
-        json_extract_string(payload, '$.full_name') as full_name_reported,
-        json_extract_string(payload, '$.date_of_birth') as date_of_birth_reported,
-        json_extract_string(payload, '$.gender') as gender_reported,
-        json_extract_string(payload, '$.id_number') as id_number_reported,
-        json_extract_string(payload, '$.phone') as phone_reported,
-        json_extract_string(payload, '$.address') as address,
-        json_extract_string(payload, '$.province_code') as province_code_reported,
-        json_extract_string(payload, '$.district_code') as district_code_reported,
-        json_extract_string(payload, '$.commune_code') as commune_code_reported,
-        json_extract_string(payload, '$.priority_group') as priority_group,
-        json_extract_string(payload, '$.workplace') as workplace,
-        json_extract_string(payload, '$.site_code') as site_code,
-        json_extract_string(payload, '$.site_name') as site_name,
-        json_extract_string(payload, '$.vaccine') as vaccine_reported,
-        json_extract_string(payload, '$.lot_number') as lot_number,
-        json_extract_string(payload, '$.dose_number') as dose_number_text,
-        json_extract_string(payload, '$.vaccinated_on') as vaccinated_on_text,
-        json_extract_string(payload, '$.signed') as signed_text,
-        json_extract_string(payload, '$.signed_at') as signed_at_text
+        json_transform(payload, '{{ tojson(payload_fields) }}') as payload_fields
     from newest
+),
+
+reported as materialized (  -- read three times below: parsed once
+    select
+        record_id,
+        is_deleted,
+        updated_at,
+        version_count,
+        last_extracted_at,
+        {%- for column, field in payload_fields_as.items() %}
+        payload_fields.{{ field }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from fields
+),
+
+{#- The regex-heavy normalisations run once per distinct value typed (names, birth dates repeat), then join back. #}
+names as (
+    select
+        full_name_reported,
+        {{ normalize_name('full_name_reported') }} as full_name
+    from (select distinct full_name_reported from reported)
+),
+
+names_keyed as (
+    select
+        full_name_reported,
+        full_name,
+        {{ name_key('full_name') }} as name_key
+    from names
+),
+
+birth_dates as (
+    select
+        date_of_birth_reported,
+        {{ parse_dob('date_of_birth_reported') }} as dob
+    from (select distinct date_of_birth_reported from reported)
 ),
 
 normalized as (
     select
-        case when is_deleted then '{{ tombstone }}' else 'platform' end as source,
-        record_id as source_record_id,
-        {{ normalize_name('full_name_reported') }} as full_name,
-        date_of_birth_reported,
-        {{ parse_dob('date_of_birth_reported') }} as dob,
-        {{ normalize_gender('gender_reported') }} as gender,
-        gender_reported,
-        id_number_reported,
-        {{ id_digits('id_number_reported') }} as id_digits,
-        phone_reported,
-        {{ normalize_phone('phone_reported') }} as phone,
-        address,
-        {{ normalize_admin_code('province_code_reported', 2) }} as province_code,
-        {{ normalize_admin_code('district_code_reported', 3) }} as district_code,
-        {{ normalize_admin_code('commune_code_reported', 5) }} as commune_code,
-        priority_group,
-        workplace,
-        site_code,
-        site_name,
-        vaccine_reported,
-        {{ vaccine_key('vaccine_reported') }} as vaccine_key,
-        lot_number,
-        try_cast(regexp_extract(dose_number_text, '(\d+)', 1) as integer) as dose_number_reported,
-        {{ parse_date_dmy('vaccinated_on_text') }} as vaccinated_on,
-        coalesce(lower(signed_text) in ('true', '1', 'yes'), false) as is_signed,
-        {{ to_utc_timestamp('signed_at_text') }} as signed_at,
-        updated_at,
-        version_count,
-        last_extracted_at
-    from fields
+        case when reported.is_deleted then '{{ tombstone }}' else 'platform' end as source,
+        reported.record_id as source_record_id,
+        names_keyed.full_name,
+        names_keyed.name_key,
+        reported.date_of_birth_reported,
+        birth_dates.dob,
+        {{ normalize_gender('reported.gender_reported') }} as gender,
+        reported.gender_reported,
+        reported.id_number_reported,
+        {{ id_digits('reported.id_number_reported') }} as id_digits,
+        reported.phone_reported,
+        {{ normalize_phone('reported.phone_reported') }} as phone,
+        reported.address,
+        {{ normalize_admin_code('reported.province_code_reported', 2) }} as province_code,
+        {{ normalize_admin_code('reported.district_code_reported', 3) }} as district_code,
+        {{ normalize_admin_code('reported.commune_code_reported', 5) }} as commune_code,
+        reported.priority_group,
+        reported.workplace,
+        reported.site_code,
+        reported.site_name,
+        reported.vaccine_reported,
+        {{ vaccine_key('reported.vaccine_reported') }} as vaccine_key,
+        reported.lot_number,
+        try_cast(regexp_extract(reported.dose_number_text, '(\d+)', 1) as integer) as dose_number_reported,
+        {{ parse_date_dmy('reported.vaccinated_on_text') }} as vaccinated_on,
+        coalesce(lower(reported.signed_text) in ('true', '1', 'yes'), false) as is_signed,
+        {{ to_utc_timestamp('reported.signed_at_text') }} as signed_at,
+        reported.updated_at,
+        reported.version_count,
+        reported.last_extracted_at
+    from reported
+    left join names_keyed on reported.full_name_reported is not distinct from names_keyed.full_name_reported
+    left join birth_dates on reported.date_of_birth_reported is not distinct from birth_dates.date_of_birth_reported
 ),
 
 final as (
@@ -158,7 +202,7 @@ final as (
         source,
         source_record_id,
         full_name,
-        {{ name_key('full_name') }} as name_key,
+        name_key,
         date_of_birth_reported,
         dob.date_of_birth as date_of_birth,
         dob.is_year_only as is_dob_year_only,

@@ -10,38 +10,62 @@ snapshots as (
     select * from {{ ref('stg_population__citizen_snapshots') }}
 ),
 
-with_history as (
+newest_snapshot as (
+    select max(snapshot_on) as snapshot_on from snapshots
+),
+
+history as (
     select
-        *,
-        max(snapshot_on) over () as newest_snapshot_on,
-        min(case when status = 'deceased' then snapshot_on end) over (partition by citizen_id) as deceased_first_seen_on,
-        max(case when status <> 'deceased' then snapshot_on end) over (partition by citizen_id) as alive_last_seen_on,
-        row_number() over (partition by citizen_id order by snapshot_on desc, loaded_at desc) as row_rank
+        citizen_id,
+        min(case when status = 'deceased' then snapshot_on end) as deceased_first_seen_on,
+        max(case when status <> 'deceased' then snapshot_on end) as alive_last_seen_on
     from snapshots
+    group by citizen_id
 ),
 
 newest as (
-    select * from with_history
-    where row_rank = 1 and snapshot_on = newest_snapshot_on
+    select snapshots.*
+    from snapshots
+    inner join newest_snapshot on snapshots.snapshot_on = newest_snapshot.snapshot_on
+    qualify row_number() over (partition by snapshots.citizen_id order by snapshots.loaded_at desc) = 1
+),
+
+{#- names repeat: normalised once per distinct name, then joined back #}
+names as (
+    select
+        full_name as full_name_reported,
+        {{ normalize_name('full_name') }} as full_name
+    from (select distinct full_name from newest)
+),
+
+names_keyed as (
+    select
+        full_name_reported,
+        full_name,
+        {{ name_key('full_name') }} as name_key
+    from names
 ),
 
 normalized as (
     select
-        citizen_id,
-        old_id_number,
-        {{ normalize_name('full_name') }} as full_name,
-        date_of_birth,
-        is_birth_year_only,
-        gender,
-        province_code,
-        district_code,
-        commune_code,
-        {{ normalize_phone('phone') }} as phone,
-        status,
-        snapshot_on,
-        deceased_first_seen_on,
-        alive_last_seen_on
+        newest.citizen_id,
+        newest.old_id_number,
+        names_keyed.full_name,
+        names_keyed.name_key,
+        newest.date_of_birth,
+        newest.is_birth_year_only,
+        newest.gender,
+        newest.province_code,
+        newest.district_code,
+        newest.commune_code,
+        {{ normalize_phone('newest.phone') }} as phone,
+        newest.status,
+        newest.snapshot_on,
+        history.deceased_first_seen_on,
+        history.alive_last_seen_on
     from newest
+    inner join history on newest.citizen_id = history.citizen_id
+    left join names_keyed on newest.full_name is not distinct from names_keyed.full_name_reported
 ),
 
 final as (
@@ -49,7 +73,7 @@ final as (
         citizen_id,
         old_id_number,
         full_name,
-        {{ name_key('full_name') }} as name_key,
+        name_key,
         date_of_birth,
         is_birth_year_only,
         gender,
