@@ -2,8 +2,9 @@
 
 `link_records(records, citizens)` takes Arrow tables (the dbt models int_dose_records_unioned and
 stg_population__citizens), keeps the records that need linkage (no ID, an ID that names nobody, or an
-ID whose citizen carries another name), and returns one row per such record with its two best
-candidates. It runs in its own in-memory DuckDB connection, so Splink's work tables never reach the
+ID whose citizen carries another name; `needs_linkage_sql`, which the dbt model already applies inside
+the warehouse so that only those records cross into Python), and returns one row per such record with
+its two best candidates. It runs in its own in-memory DuckDB connection, so Splink's work tables never reach the
 warehouse (one writer: the dbt Python model that calls it returns the result to dbt).
 
 The model is loaded from `model.json` (trained offline by `vaxclean.linkage.train`); the prior
@@ -37,17 +38,21 @@ OUTPUT_SCHEMA = pa.schema([
 ])
 
 # Records that need probabilistic linkage: no ID hit, or an ID hit carrying a clearly different name.
-NEEDS_LINKAGE_SQL = """
-    create or replace table to_link as
-    with id_hits as (
+def needs_linkage_sql(records: str, citizens: str) -> str:
+    """SELECT of the rows of `records` (a table name or a parenthesised query) that need probabilistic
+    linkage against `citizens`: a name key, and no citizen that the ID names (citizen_id or old_id_number)
+    with a close name. Applying it to its own result changes nothing (a record's test reads only itself)."""
+    return f"""
+    with records as (select * from {records}),
+    id_hits as (
         select r.dose_record_key
         from records as r
-        inner join citizens as c on c.citizen_id = r.id_candidate
+        inner join {citizens} as c on c.citizen_id = r.id_candidate
         where jaro_winkler_similarity(c.name_key, r.name_key) >= 0.9
         union
         select r.dose_record_key
         from records as r
-        inner join citizens as c on c.old_id_number = r.id_candidate
+        inner join {citizens} as c on c.old_id_number = r.id_candidate
         where jaro_winkler_similarity(c.name_key, r.name_key) >= 0.9
     )
     select r.*
@@ -55,6 +60,9 @@ NEEDS_LINKAGE_SQL = """
     anti join id_hits using (dose_record_key)
     where r.name_key is not null
 """
+
+
+NEEDS_LINKAGE_SQL = "create or replace table to_link as " + needs_linkage_sql("records", "citizens")
 
 
 def load_model(path: Path = MODEL_PATH) -> dict:

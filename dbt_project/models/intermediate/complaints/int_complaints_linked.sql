@@ -19,6 +19,17 @@ keywords as (
     select * from {{ ref('ref_complaint_keywords') }}
 ),
 
+complaint_texts as (
+    -- the normalised text once per complaint, not once per complaint x keyword
+    select source, ticket_id, {{ text_key('description') }} as description_key
+    from complaints
+),
+
+keyword_patterns as (
+    select category, priority, keyword, '% ' || trim(keyword) || ' %' as pattern
+    from keywords
+),
+
 by_id as (
     select complaints.source, complaints.ticket_id, any_value(citizens.citizen_id) as citizen_id
     from complaints
@@ -39,6 +50,8 @@ by_name as (
     inner join citizens
         on complaints.name_key = citizens.name_key
         and complaints.commune_code = citizens.commune_code
+        -- every branch of dob_compatible needs the same birth year: an equality the join can hash on
+        and year(complaints.date_of_birth) = year(citizens.date_of_birth)
     where {{ dob_compatible('complaints.date_of_birth', 'complaints.is_dob_year_only', 'citizens.date_of_birth', 'citizens.is_birth_year_only') }}
     group by complaints.source, complaints.ticket_id
     having count(*) = 1
@@ -46,13 +59,12 @@ by_name as (
 
 inferred as (
     select
-        complaints.source,
-        complaints.ticket_id,
-        arg_min(keywords.category, [keywords.priority, -length(keywords.keyword)]) as category
-    from complaints
-    inner join keywords
-        on {{ text_key('complaints.description') }} like '% ' || trim(keywords.keyword) || ' %'
-    group by complaints.source, complaints.ticket_id
+        complaint_texts.source,
+        complaint_texts.ticket_id,
+        arg_min(keyword_patterns.category, [keyword_patterns.priority, -length(keyword_patterns.keyword)]) as category
+    from complaint_texts
+    inner join keyword_patterns on complaint_texts.description_key like keyword_patterns.pattern
+    group by complaint_texts.source, complaint_texts.ticket_id
 ),
 
 final as (

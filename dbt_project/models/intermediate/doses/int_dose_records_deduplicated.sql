@@ -28,40 +28,28 @@ candidates as (
         records.id_candidate,
         records.name_key,
         records.date_of_birth,
-        verified.citizen_id,
-        -- preference: lower is better
-        row_number() over (
-            order by
-                (verified.citizen_id is null)::int,
-                {%- if var('duplicate_prefer_signed_platform') %}
-                (not records.is_signed)::int,
-                (records.source <> 'platform')::int,
-                {%- else %}
-                (records.source <> 'site_batch')::int,
-                {%- endif %}
-                records.vaccinated_on,
-                records.received_at,
-                records.dose_record_key
-        ) as preference
+        records.is_signed,
+        records.received_at,
+        verified.citizen_id
     from records
     inner join verified on records.dose_record_key = verified.dose_record_key
 ),
 
 pairs as (
-    select a.dose_record_key, b.dose_record_key as other_key, b.preference as other_preference, a.preference
+    select a.dose_record_key, b.dose_record_key as other_key
     from candidates as a
     inner join candidates as b on a.citizen_id = b.citizen_id and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
         and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
     union
-    select a.dose_record_key, b.dose_record_key, b.preference, a.preference
+    select a.dose_record_key, b.dose_record_key
     from candidates as a
     inner join candidates as b on a.id_candidate = b.id_candidate and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
         and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
         and not (a.citizen_id is not null and b.citizen_id is not null and a.citizen_id <> b.citizen_id)
     union
-    select a.dose_record_key, b.dose_record_key, b.preference, a.preference
+    select a.dose_record_key, b.dose_record_key
     from candidates as a
     inner join candidates as b
         on a.name_key = b.name_key and a.date_of_birth = b.date_of_birth and a.vaccine_family = b.vaccine_family
@@ -75,13 +63,42 @@ pairs as (
         )
 ),
 
+paired as (
+    select dose_record_key from pairs
+    union
+    select other_key from pairs
+),
+
+preferences as (
+    -- preference, lower is better; only the order within a pair matters, so only paired records are ranked
+    select
+        candidates.dose_record_key,
+        row_number() over (
+            order by
+                (candidates.citizen_id is null)::int,
+                {%- if var('duplicate_prefer_signed_platform') %}
+                (not candidates.is_signed)::int,
+                (candidates.source <> 'platform')::int,
+                {%- else %}
+                (candidates.source <> 'site_batch')::int,
+                {%- endif %}
+                candidates.vaccinated_on,
+                candidates.received_at,
+                candidates.dose_record_key
+        ) as preference
+    from candidates
+    semi join paired on candidates.dose_record_key = paired.dose_record_key
+),
+
 originals as (
     select
-        dose_record_key,
-        arg_min(other_key, other_preference) as original_key
+        pairs.dose_record_key,
+        arg_min(pairs.other_key, other.preference) as original_key
     from pairs
-    where other_preference < preference
-    group by dose_record_key
+    inner join preferences as this on pairs.dose_record_key = this.dose_record_key
+    inner join preferences as other on pairs.other_key = other.dose_record_key
+    where other.preference < this.preference
+    group by pairs.dose_record_key
 ),
 
 final as (

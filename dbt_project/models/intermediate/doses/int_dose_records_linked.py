@@ -2,18 +2,21 @@
 the dose records without a usable ID: no ID, an ID that names nobody, or an ID whose citizen carries
 another name. One row per such record that has a candidate: the best and second-best citizen with
 their match probabilities. int_dose_records_matched decides (var linkage_threshold). Admin codes that are
-unknown or contradict each other are not linkage evidence (link_commune_code, link_district_code)."""
+unknown or contradict each other are not linkage evidence (link_commune_code, link_district_code).
+The records that need linkage are selected inside the warehouse; only they (and the citizens' linkage
+columns) cross into Python."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from vaxclean.linkage.predict import link_records
+    from vaxclean.linkage.predict import link_records, needs_linkage_sql
 
     common = "name_key, date_of_birth, gender, phone"
     # admin codes that are unknown or contradict each other are no evidence (int_dose_records_unioned)
     records = dbt.ref("int_dose_records_unioned").project(
         f"dose_record_key, id_candidate, is_dob_year_only, {common}, "
-        "link_commune_code as commune_code, link_district_code as district_code").to_arrow_table()
+        "link_commune_code as commune_code, link_district_code as district_code")
     citizens = dbt.ref("stg_population__citizens").project(
-        f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code").to_arrow_table()
-    return link_records(records, citizens)
+        f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code")
+    to_link = session.sql(needs_linkage_sql(f"({records.sql_query()})", f"({citizens.sql_query()})"))
+    return link_records(to_link.to_arrow_table(), citizens.to_arrow_table())

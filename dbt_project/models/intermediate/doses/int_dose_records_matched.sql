@@ -95,10 +95,11 @@ id_evidence as (
         records.dose_record_key,
         id_hits_unique.citizen_id,
         id_hits_unique.match_method,
-        (
-            records.name_key = citizens.name_key
-            or jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.95
-        ) as is_name_agreed,
+        -- equal keys first: the string distances only for the names that differ
+        case
+            when records.name_key = citizens.name_key then true
+            else jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.95
+        end as is_name_agreed,
         case
             when records.date_of_birth is null then null
             else {{ dob_compatible('records.date_of_birth', 'records.is_dob_year_only', 'citizens.date_of_birth', 'citizens.is_birth_year_only') }}
@@ -115,10 +116,11 @@ id_evidence as (
                     and day(records.date_of_birth) = day(citizens.date_of_birth)
                 )
         end as is_dob_near,
-        (
-            damerau_levenshtein(records.name_key, citizens.name_key) <= 2
-            or jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.9
-        ) as is_name_close,
+        case
+            when records.name_key = citizens.name_key then true
+            when jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.9 then true
+            else damerau_levenshtein(records.name_key, citizens.name_key) <= 2
+        end as is_name_close,
         (
             not citizens.is_birth_year_only and records.vaccinated_on < citizens.date_of_birth
             or citizens.is_birth_year_only and year(records.vaccinated_on) < year(citizens.date_of_birth)
@@ -149,7 +151,10 @@ name_candidates as (
         ) as is_dob_exact,
         (records.full_name = citizens.full_name) as is_full_name_exact
     from records
-    inner join citizens on records.name_key = citizens.name_key
+    inner join citizens
+        on records.name_key = citizens.name_key
+        -- every branch of dob_compatible needs the same birth year: an equality the join can hash on
+        and year(records.date_of_birth) = year(citizens.date_of_birth)
     where
         records.date_of_birth is not null
         and {{ dob_compatible('records.date_of_birth', 'records.is_dob_year_only', 'citizens.date_of_birth', 'citizens.is_birth_year_only') }}
@@ -168,15 +173,10 @@ name_summary as (
             [(not is_same_commune)::int, (not is_full_name_exact)::int, (not is_dob_exact)::int]
         ) as best_citizen_id,
         bool_or(is_dob_exact) filter (where is_same_commune) as is_commune_dob_exact,
-        bool_or(is_dob_exact) as is_province_dob_exact
+        bool_or(is_dob_exact) as is_province_dob_exact,
+        -- used only when it is the one such candidate (commune_exact_name_candidates = 1)
+        any_value(citizen_id) filter (where is_same_commune and is_full_name_exact) as exact_name_citizen_id
     from name_candidates
-    group by dose_record_key
-),
-
-exact_name_pick as (
-    select dose_record_key, any_value(citizen_id) as citizen_id
-    from name_candidates
-    where is_same_commune and is_full_name_exact
     group by dose_record_key
 ),
 
@@ -240,12 +240,11 @@ joined as (
         name_summary.best_citizen_id,
         name_summary.is_commune_dob_exact,
         name_summary.is_province_dob_exact,
-        exact_name_pick.citizen_id as exact_name_citizen_id
+        name_summary.exact_name_citizen_id
     from records
     left join id_evidence on records.dose_record_key = id_evidence.dose_record_key
     left join name_summary on records.dose_record_key = name_summary.dose_record_key
     left join linked on records.dose_record_key = linked.dose_record_key
-    left join exact_name_pick on records.dose_record_key = exact_name_pick.dose_record_key
     left join phone_owners on records.phone = phone_owners.phone
     left join citizens as linked_citizens on linked.linked_citizen_id = linked_citizens.citizen_id
     left join citizens as second_citizens on linked.second_citizen_id = second_citizens.citizen_id

@@ -62,19 +62,23 @@ unioned as (
     from site_batches
 ),
 
+vaccine_keys as (
+    -- the alias match depends on the key alone: resolve the few distinct keys, not every record
+    select distinct vaccine_key from unioned where vaccine_key is not null
+),
+
 alias_hits as (
     select
-        unioned.source,
-        unioned.source_record_id,
+        vaccine_keys.vaccine_key,
         aliases.vaccine_code,
         row_number() over (
-            partition by unioned.source, unioned.source_record_id
+            partition by vaccine_keys.vaccine_key
             order by (aliases.match_type = 'exact') desc, length(aliases.alias_key) desc, aliases.vaccine_code
         ) as hit_rank
-    from unioned
+    from vaccine_keys
     inner join aliases
-        on unioned.vaccine_key = aliases.alias_key
-        or (aliases.match_type = 'contains' and contains(unioned.vaccine_key, aliases.alias_key))
+        on vaccine_keys.vaccine_key = aliases.alias_key
+        or (aliases.match_type = 'contains' and contains(vaccine_keys.vaccine_key, aliases.alias_key))
 ),
 
 admin_checked as (
@@ -109,8 +113,7 @@ final as (
         ) as is_dob_unparseable
     from admin_checked as unioned
     left join alias_hits
-        on unioned.source = alias_hits.source
-        and unioned.source_record_id = alias_hits.source_record_id
+        on unioned.vaccine_key = alias_hits.vaccine_key
         and alias_hits.hit_rank = 1
     left join vaccines on alias_hits.vaccine_code = vaccines.vaccine_code
 )
