@@ -1,7 +1,7 @@
 {#-
   Every returned row of every police return file ever landed (the raw layer keeps each file version),
-  normalised like stg_police_returns__verifications but not reduced to the newest: the history of
-  verifications. Key: file checksum + line (a file re-dropped unchanged is loaded once).
+  normalised once: the history of verifications (stg_police_returns__verifications keeps the newest
+  per dose record). Key: file checksum + line (a file re-dropped unchanged is loaded once).
 -#}
 {{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
@@ -51,6 +51,7 @@ final as (
         result_reported as police_result_reported,
         verified_id_number as police_verified_id_number_reported,
         {{ id_digits('verified_id_number') }} as police_verified_id_digits,
+        {{ id_candidate(id_digits('verified_id_number')) }} as police_verified_id_candidate,
         {{ normalize_name('verified_full_name') }} as police_verified_full_name,
         {{ parse_date_dmy('verified_date_of_birth') }} as police_verified_date_of_birth,
         {{ normalize_gender('verified_gender') }} as police_verified_gender,

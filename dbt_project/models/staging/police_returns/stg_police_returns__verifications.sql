@@ -1,45 +1,14 @@
 {#-
   One row per returned dose record (source, source_record_id): the newest verification, by the
-  verification date then the load time. Results are mapped to codes:
-  xác nhận -> confirmed, điều chỉnh -> corrected, không tìm thấy -> not_found,
-  không thường trú -> not_resident.
+  verification date then the load time, among every returned row (stg_police_returns__verification_rows,
+  which normalises them and maps the results: xác nhận -> confirmed, điều chỉnh -> corrected,
+  không tìm thấy -> not_found, không thường trú -> not_resident).
 -#}
 {{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
 with
 
-source as (
-    select * from {{ source('police_returns', 'verifications') }}
-),
-
-rows as (
-    select
-        lower(trim(source)) as source_reported,
-        trim(regexp_replace(source_record_id, '\.0+$', '')) as source_record_id,
-        {{ text_key('result') }} as result_key,
-        result as result_reported,
-        verified_id_number,
-        verified_full_name,
-        verified_date_of_birth,
-        verified_gender,
-        nullif(trim(verifier), '') as verifier,
-        {{ parse_date_dmy('verified_on') }} as verified_on,
-        {{ normalize_admin_code('_commune_code', 5) }} as returned_by_commune_code,
-        _file_path as file_path,
-        _line_number as line_number,
-        {{ to_utc_naive('_loaded_at') }} as loaded_at
-    from source
-    where nullif(trim(source_record_id), '') is not null
-),
-
-coded as (
-    select
-        case
-            when source_reported in ('platform', 'nen tang', 'nền tảng') then 'platform'
-            when replace(source_reported, ' ', '_') in ('site_batch', 'site_batches') then 'site_batch'
-            else source_reported
-        end as source,
-        *  exclude (source_reported)
-    from rows
+verification_rows as (
+    select * from {{ ref('stg_police_returns__verification_rows') }}
 ),
 
 ranked as (
@@ -48,30 +17,25 @@ ranked as (
         count(*) over (partition by source, source_record_id) as return_count,
         row_number() over (
             partition by source, source_record_id
-            order by verified_on desc nulls last, loaded_at desc, file_path desc, line_number desc
+            order by police_verified_on desc nulls last, loaded_at desc, file_path desc, line_number desc
         ) as return_rank
-    from coded
+    from verification_rows
 ),
 
 final as (
     select
         source,
         source_record_id,
-        case
-            when result_key like '%khong thuong tru%' then 'not_resident'
-            when result_key like '%khong tim thay%' then 'not_found'
-            when result_key like '%dieu chinh%' then 'corrected'
-            when result_key like '%xac nhan%' then 'confirmed'
-        end as police_result,
-        result_reported as police_result_reported,
-        verified_id_number as police_verified_id_number_reported,
-        {{ id_digits('verified_id_number') }} as police_verified_id_digits,
-        {{ id_candidate(id_digits('verified_id_number')) }} as police_verified_id_candidate,
-        {{ normalize_name('verified_full_name') }} as police_verified_full_name,
-        {{ parse_date_dmy('verified_date_of_birth') }} as police_verified_date_of_birth,
-        {{ normalize_gender('verified_gender') }} as police_verified_gender,
-        verifier as police_verifier,
-        verified_on as police_verified_on,
+        police_result,
+        police_result_reported,
+        police_verified_id_number_reported,
+        police_verified_id_digits,
+        police_verified_id_candidate,
+        police_verified_full_name,
+        police_verified_date_of_birth,
+        police_verified_gender,
+        police_verifier,
+        police_verified_on,
         returned_by_commune_code,
         loaded_at,
         return_count
