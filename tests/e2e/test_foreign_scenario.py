@@ -77,22 +77,42 @@ def foreign(tmp_path_factory):
         "province_code": ["19"] * 4, "district_code": cols[6], "commune_code": cols[7],
         "phone": [None] * 4, "status": ["active"] * 4,
     }), snap / "citizens.parquet")
+    (scenario / "truth").mkdir()
+    (scenario / "truth" / "doses.csv").write_text(
+        "source,source_record_id,true_citizen_id,recorded_citizen_id,duplicate_of_source,duplicate_of_record_id,tags\n"
+        "platform,x-1,019085001234,019085001234,,,case;tone_placement;id_separators\n"
+        "platform,x-2,019090004321,019090004321,,,nfd;id_old_number\n"
+        "platform,x-3,019052000777,019052000777,,,no_diacritics;dob_year_only;id_leading_zero_lost\n"
+        "platform,x-4,,,,,migrant\n"
+        "platform,x-5,019195000555,019195000555,,,tombstoned\n"
+        "site_batch,KCN-01/dot1.csv#1,019195000555,019195000555,,,late_batch\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "vaxclean.cli", "run", "--scenario", str(scenario),
                            "--warehouse", str(warehouse)], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    scores = subprocess.run([sys.executable, "-m", "vaxclean.evaluate", "--scenario", str(scenario),
+                             "--warehouse", str(warehouse)], capture_output=True, text=True, check=True).stdout
     con = duckdb.connect()
     con.execute(f"attach '{warehouse / 'published' / 'marts.duckdb'}' as pub (read_only)")
-    return {sid: (cid, status) for sid, cid, status in con.execute(
+    return json.loads(scores), {sid: (cid, status) for sid, cid, status in con.execute(
         "select source_record_id, citizen_id, match_status from pub.marts.dose_reconciliation").fetchall()}
 
 
 def test_every_live_record_is_reconciled_and_the_tombstone_is_not(foreign):
+    _, foreign = foreign
     assert set(foreign) == {"x-1", "x-2", "x-3", "x-4", "KCN-01/dot1.csv#1"}
 
 
 def test_identities_are_credited_as_the_data_proves(foreign):
+    _, foreign = foreign
     assert foreign["x-1"] == ("019085001234", "verified")  # case, separators, tone placement
     assert foreign["x-2"][0] == "019090004321"  # old 9-digit ID
     assert foreign["x-3"][0] == "019052000777" and foreign["x-3"][1] in ("corrected", "verified")
     assert foreign["x-4"] == (None, "unmatched")
     assert foreign["KCN-01/dot1.csv#1"] == ("019195000555", "verified")
+
+
+def test_make_evaluate_scores_a_foreign_scenario(foreign):
+    scores, _ = foreign
+    assert scores["doses"]["precision"] == 1.0 and scores["doses"]["recall"] == 1.0
+    assert scores["doses"]["truth_records_missing_from_mart"] == 0
+    assert scores["complaints"] == {}  # this scenario has no ticket truth
