@@ -2,7 +2,8 @@
 ### extract_feedback
 
 Polls the feedback portal API hourly for tickets updated in the run's data interval
-(`updated_since` = interval start, `updated_until` = interval end) and writes them, as received, to the
+(`updated_since` = interval start, or the end of the last extracted window after downtime;
+`updated_until` = interval end) and writes them, as received, to the
 raw layer (`raw/feedback_tickets/`, one file per interval, so a re-run replaces it).
 Trigger with conf `{"updated_since": "...", "updated_until": "..."}` to backfill or replay a window.
 Connection: `feedback_portal` (host/port/schema, token in the password).

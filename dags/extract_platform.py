@@ -2,7 +2,8 @@
 ### extract_platform
 
 Polls the vaccination platform API hourly for records updated in the run's data interval
-(`updated_since` = interval start, `updated_until` = interval end) and writes them, as received, to the
+(`updated_since` = interval start, or the end of the last extracted window after downtime;
+`updated_until` = interval end) and writes them, as received, to the
 raw layer (`raw/platform_immunizations/`, one file per interval, so a re-run replaces it).
 Trigger with conf `{"updated_since": "...", "updated_until": "..."}` to backfill or replay a window.
 Connection: `vaccination_platform` (host/port/schema, token in the password).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 RAW_ASSETS: dict[str, str] = {
     "platform_immunizations": "vaxclean_raw_platform_immunizations",
@@ -45,7 +46,8 @@ def extraction_window(
 ) -> tuple[datetime, datetime]:
     """The `[since, until)` window an extraction run asks the API for.
 
-    Scheduled runs use their data interval; a run triggered with `updated_since`/`updated_until`
+    Scheduled runs use their data interval (extended back to the last extracted window after downtime,
+    see `extract_api_window`); a run triggered with `updated_since`/`updated_until`
     (a backfill or a replay of history) uses those. A manual run with an empty interval falls back
     to the hour before its logical end, like a scheduled run at that time.
     """
@@ -69,6 +71,24 @@ def api_base_url(*, host: str | None, port: int | None, schema: str | None, extr
     return f"{base}:{port}".rstrip("/") if port else base.rstrip("/")
 
 
+def raw_watermark(table_dir: Path, *, before: datetime) -> datetime | None:
+    """The newest end of an extracted window (`since=..__until=<ts>.parquet`) at or before `before`.
+
+    Windows ending later (a replay of history, or this very run's own earlier attempt) do not count,
+    so a re-run of an interval asks for the same window again and rewrites the same file.
+    """
+    latest = None
+    for path in table_dir.glob("since=*__until=*.parquet"):
+        stamp = path.stem.split("__until=", 1)[1]
+        try:
+            until = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        if until <= before and (latest is None or until > latest):
+            latest = until
+    return latest
+
+
 def extract_api_window(
     *,
     endpoint: str,
@@ -83,11 +103,16 @@ def extract_api_window(
     extra_dejson), so that this runs and is tested without Airflow.
     """
     from vaxclean.config import settings
-    from vaxclean.extract.api import extract_interval
+    from vaxclean.extract.api import ENDPOINTS, extract_interval
 
     params = params or {}
     since, until = extraction_window(interval_start, interval_end, params.get("updated_since"),
                                      params.get("updated_until"))
+    if not params.get("updated_since"):
+        # catch up after downtime: start where the last extracted window ended, if that is earlier
+        watermark = raw_watermark(settings().raw_dir / ENDPOINTS[endpoint].table, before=since)
+        if watermark is not None and watermark < since:
+            since = watermark
     base_url = api_base_url(host=getattr(conn, "host", None), port=getattr(conn, "port", None),
                             schema=getattr(conn, "schema", None), extra=getattr(conn, "extra_dejson", None))
     return extract_interval(base_url=base_url, token=getattr(conn, "password", None) or "", endpoint=endpoint,

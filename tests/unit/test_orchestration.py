@@ -88,3 +88,26 @@ def test_code_fingerprint_changes_with_the_normalisation_code(tmp_path):
     assert code_fingerprint(tmp_path) == before
     (tmp_path / "macros" / "names.sql").write_text("{% macro a() %}2{% endmacro %}")
     assert code_fingerprint(tmp_path) != before
+
+
+def test_after_downtime_the_next_run_starts_where_the_last_window_ended(tmp_path, monkeypatch):
+    from vaxclean import orchestration
+
+    monkeypatch.setenv("VAXCLEAN_WAREHOUSE_DIR", str(tmp_path))
+    table = tmp_path / "raw" / "platform_immunizations"
+    table.mkdir(parents=True)
+    # last good hour ended 06:00; a replay of history ends in 2030 and does not count
+    (table / "since=20210901T050000Z__until=20210901T060000Z.parquet").touch()
+    (table / "since=20200101T000000Z__until=20300101T000000Z.parquet").touch()
+    calls = []
+    monkeypatch.setattr("vaxclean.extract.api.extract_interval", lambda **kw: calls.append(kw) or {})
+    conn = type("Conn", (), {"host": "127.0.0.1", "port": 1, "schema": "http", "password": "t", "extra_dejson": {}})
+    hour = datetime(2021, 9, 1, 10, tzinfo=UTC), datetime(2021, 9, 1, 11, tzinfo=UTC)
+    for _ in range(2):  # a re-run of the same interval asks for the same window
+        orchestration.extract_api_window(endpoint="immunizations", conn=conn, interval_start=hour[0],
+                                         interval_end=hour[1], params={})
+    assert [(c["since"], c["until"]) for c in calls] == [(datetime(2021, 9, 1, 6, tzinfo=UTC), hour[1])] * 2
+    # an explicit window (a backfill) is taken as given
+    orchestration.extract_api_window(endpoint="immunizations", conn=conn, interval_start=hour[0],
+                                     interval_end=hour[1], params={"updated_since": "2021-09-01T10:30:00Z"})
+    assert calls[-1]["since"] == datetime(2021, 9, 1, 10, 30, tzinfo=UTC)
