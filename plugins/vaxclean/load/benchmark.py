@@ -13,7 +13,6 @@ import codecs
 import json
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,22 +20,10 @@ import duckdb
 import xlsxwriter
 
 from vaxclean.load import load_population, load_site_batches
+from vaxclean.load.text_files import encode_cp1258
 from vaxclean.raw.layout import SITE_BATCH_HEADERS
 
-_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _NAMES = ["Nguyễn Thị Hồng", "Trần Văn Đức", "Lê Thị Thuỷ", "Phạm Quốc Việt", "Hoàng Văn Thụ", "Đỗ Thị Ngọc Ánh"]
-
-
-def _cp1258(text: str) -> bytes:
-    out = bytearray()
-    for char in text:
-        try:
-            out += char.encode("cp1258")
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", char)
-            base = unicodedata.normalize("NFC", "".join(p for p in parts if p not in _TONES))
-            out += (base + "".join(p for p in parts if p in _TONES)).encode("cp1258")
-    return bytes(out)
 
 
 def _row(i: int) -> list[str]:
@@ -68,7 +55,7 @@ def _write_site_batches(landing: Path, total_rows: int, files: int) -> None:
                 sheet.write_row(offset, 0, values)
             workbook.close()
         elif kind == 8:
-            (folder / f"batch_{index}.csv").write_bytes(_cp1258(_csv(rows)))
+            (folder / f"batch_{index}.csv").write_bytes(encode_cp1258(_csv(rows)))
         elif kind == 7:
             (folder / f"batch_{index}.csv").write_bytes(codecs.BOM_UTF8 + _csv(rows).encode())
         else:

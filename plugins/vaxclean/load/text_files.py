@@ -12,8 +12,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 ENCODING_UTF8_BOM = "utf-8-sig"
 ENCODING_UTF8 = "utf-8"
@@ -228,3 +230,34 @@ def parse_csv(decoded: DecodedText) -> ParsedCsv:
         parsed.rows.append(record.fields if len(record.fields) == width else record.fields[:width])
         parsed.line_numbers.append(record.first_line)
     return parsed
+
+
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook, dot below
+
+
+@lru_cache(maxsize=4096)
+def _cp1258_char(ch: str) -> str:
+    """A character as Windows-1258 can hold it: precomposed base plus a combining tone mark if needed."""
+    try:
+        ch.encode(ENCODING_CP1258)
+        return ch
+    except UnicodeEncodeError:
+        pass
+    decomposed = unicodedata.normalize("NFD", ch)
+    tones = "".join(m for m in decomposed[1:] if m in _TONE_MARKS)
+    others = "".join(m for m in decomposed[1:] if m not in _TONE_MARKS)
+    candidate = unicodedata.normalize("NFC", decomposed[0] + others) + tones
+    try:
+        candidate.encode(ENCODING_CP1258)
+        return candidate
+    except UnicodeEncodeError:
+        return "?"
+
+
+def encode_cp1258(text: str) -> bytes:
+    """Encode Vietnamese text as Windows-1258 files hold it (what `decode_bytes` reads back):
+    precomposed base letters, tone marks as combining characters."""
+    text = unicodedata.normalize("NFC", text)
+    table = {ord(c): _cp1258_char(c) for c in sorted(set(text)) if ord(c) > 127}
+    return text.translate(table).encode(ENCODING_CP1258)
+

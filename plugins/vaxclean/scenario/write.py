@@ -4,44 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import unicodedata
-from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
 
+from vaxclean.load.text_files import encode_cp1258
 from vaxclean.raw.layout import SITE_BATCH_HEADERS
 
-_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook, dot below
 FIXED_CREATED = dt.datetime(2022, 9, 30, 0, 0, 0)
 BATCH_FIELDS = list(SITE_BATCH_HEADERS.values())
 BATCH_HEADERS = list(SITE_BATCH_HEADERS)
-
-
-@lru_cache(maxsize=4096)
-def _cp1258_char(ch: str) -> str:
-    """A character as Windows-1258 can hold it: precomposed base plus a combining tone mark if needed."""
-    try:
-        ch.encode("cp1258")
-        return ch
-    except UnicodeEncodeError:
-        pass
-    decomposed = unicodedata.normalize("NFD", ch)
-    tones = "".join(m for m in decomposed[1:] if m in _TONE_MARKS)
-    others = "".join(m for m in decomposed[1:] if m not in _TONE_MARKS)
-    candidate = unicodedata.normalize("NFC", decomposed[0] + others) + tones
-    try:
-        candidate.encode("cp1258")
-        return candidate
-    except UnicodeEncodeError:
-        return "?"
-
-
-def to_cp1258(text: str) -> bytes:
-    text = unicodedata.normalize("NFC", text)
-    table = {ord(c): _cp1258_char(c) for c in sorted(set(text)) if ord(c) > 127}
-    return text.translate(table).encode("cp1258")
 
 
 def write_jsonl(frame: pl.DataFrame, path: Path) -> None:
@@ -53,7 +26,7 @@ def write_csv_text(frame: pl.DataFrame, path: Path, encoding: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = frame.write_csv(null_value="")
     if encoding == "cp1258":
-        data = to_cp1258(text)
+        data = encode_cp1258(text)
     elif encoding == "utf-8-sig":
         data = b"\xef\xbb\xbf" + text.encode("utf-8")
     else:

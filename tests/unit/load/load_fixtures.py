@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from vaxclean.load.text_files import encode_cp1258  # noqa: F401 (re-exported for the tests)
 from vaxclean.raw.layout import SITE_BATCH_HEADERS
-
-_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-
-
-def encode_cp1258(text: str) -> bytes:
-    """Encode as Windows-1258 does for Vietnamese: precomposed base letters, tones as combining marks."""
-    out = bytearray()
-    for char in text:
-        try:
-            out += char.encode("cp1258")
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", char)
-            base = unicodedata.normalize("NFC", "".join(p for p in parts if p not in _TONE_MARKS))
-            out += (base + "".join(p for p in parts if p in _TONE_MARKS)).encode("cp1258")
-    return bytes(out)
-
 
 SITE_HEADER = list(SITE_BATCH_HEADERS)
 
