@@ -62,16 +62,7 @@ final as (
         ticket_id,
         channel,
         received_at,
-        full_name,
-        {{ name_key('full_name') }} as name_key,
-        id_digits,
-        {{ id_class('id_digits') }} as id_class,
-        {{ id_candidate('id_digits') }} as id_candidate,
-        phone,
-        date_of_birth_reported,
-        dob.date_of_birth as date_of_birth,
-        dob.is_year_only as is_dob_year_only,
-        commune_code,
+        {{ complainant_identity_columns() }},
         case
             when category_key like '% missing dose %' or category_key like '%thieu mui%' or category_key like '%chua co mui%'
                 or category_key like '%mat mui%' then 'missing_dose'
