@@ -60,7 +60,7 @@ def gate(layer: str, run_id: str, *, quarantine_checked_since: str | None = None
         since = parse_utc(quarantine_checked_since) or last_published_at(_warehouse_dir())
     started = time.monotonic()
     report = run_gate(layer, warehouse_dir=_warehouse_dir(), run_id=run_id, interval_start=since)
-    summary = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    summary = report.to_dict()
     summary["seconds"] = round(time.monotonic() - started, 3)
     return summary
 
@@ -103,7 +103,6 @@ def build_layer(layer: str, run_id: str) -> dict:
     result = run_dbt(args, warehouse_dir=_warehouse_dir())
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
-    result = dict(result or {})
     result["full_refresh"] = full_refresh
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("dbt build of %s for run %s: %s", layer, run_id, result)
@@ -138,7 +137,7 @@ def generate_docs(run_id: str) -> dict:
     from vaxclean.transform.dbt import run_dbt
 
     started = time.monotonic()
-    result = dict(run_dbt(["docs", "generate"], warehouse_dir=_warehouse_dir()) or {})
+    result = run_dbt(["docs", "generate"], warehouse_dir=_warehouse_dir())
     result["index"] = str(_warehouse_dir() / "dbt" / "target" / "index.html")
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("dbt docs for run %s in %.1fs", run_id, result["seconds"])
