@@ -7,8 +7,10 @@ a time), each followed by its pandera gate; publishing happens only after every 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,45 +67,116 @@ def gate(layer: str, run_id: str, *, quarantine_checked_since: str | None = None
     return summary
 
 
-# What an incremental model's rows were computed with: when any of it changes, rebuild them all.
-CODE_INPUTS = ("dbt_project.yml", "macros", "models/staging", "seeds")
+# What the incremental models' rows were computed with: when any of it changes, rebuild them all.
+CODE_INPUTS: dict[str, tuple[str, ...]] = {
+    "staging": ("dbt_project.yml", "macros", "models/staging", "seeds"),
+    # the dose chain also reads the Splink model and the Python that scores with it
+    "marts": ("dbt_project.yml", "macros", "models", "seeds", "../plugins/vaxclean/linkage"),
+}
+
+# Staging models per raw table (the lake's folders): a model whose raw tables did not change since the
+# last successful staging build is not rebuilt (its table, tests and gate results stand).
+STAGING_INPUTS: dict[str, tuple[str, ...]] = {
+    "stg_site_batches__batch_rows": ("site_batch_rows",),
+    "stg_population__citizen_snapshots": ("population",),
+    "stg_population__citizens": ("population",),
+    "stg_police_returns__verification_rows": ("police_returns",),
+    "stg_police_returns__verifications": ("police_returns",),
+    "stg_hotline__calls": ("hotline_calls",),
+    "stg_feedback__tickets": ("feedback_tickets",),
+}
+
+# Raw tables whose change the dose chain's scopes do not follow: the marts layer is rebuilt in full.
+CHAIN_FULL_REFRESH_INPUTS = ("population", "police_returns")
 
 
-def code_fingerprint(dbt_project_dir: Path) -> str:
-    """SHA-256 over the files that decide how incremental models compute their rows."""
+def code_fingerprint(dbt_project_dir: Path, layer: str = "staging") -> str:
+    """SHA-256 over the files that decide how a layer's incremental models compute their rows."""
     digest = hashlib.sha256()
-    for name in CODE_INPUTS:
-        root = dbt_project_dir / name
+    for name in CODE_INPUTS[layer]:
+        root = (dbt_project_dir / name).resolve()
         for path in sorted([root] if root.is_file() else root.rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(dbt_project_dir)).encode())
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root.parent)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def build_layer(layer: str, run_id: str) -> dict:
-    """Run `dbt build` (models + their tests) for one layer.
+def raw_fingerprints(raw_dir: Path, tables: Iterable[str]) -> dict[str, str]:
+    """Per raw table, a hash of its files' names, sizes and modification times (a load replaces or adds
+    files, never edits one in place: vaxclean.raw.layout.write_parquet_atomic)."""
+    prints = {}
+    for table in sorted(set(tables)):
+        digest = hashlib.sha256()
+        root = raw_dir / table
+        for path in sorted(root.rglob("*.parquet")) if root.exists() else []:
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        prints[table] = digest.hexdigest()
+    return prints
 
-    Incremental models (the platform staging) are fully refreshed when the code that computes their rows
-    changed since the last successful build of the layer (normalisation macros, staging models, seeds).
+
+def _dose_chain_state_exists(warehouse_db: Path) -> bool:
+    """Whether the previous build left int_dose_records_keyed, which the chain's scopes start from."""
+    import duckdb
+
+    if not warehouse_db.exists():
+        return False
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+        return bool(con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'intermediate' "
+            "and table_name = 'int_dose_records_keyed'").fetchall()[0][0])
+
+
+def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_db: Path) -> tuple[bool, list[str]]:
+    """(full refresh?, models to exclude) for a layer, from what changed since its last successful build."""
+    if stamp.get("code") != code:
+        return True, []
+    previous = stamp.get("inputs", {})
+    if layer == "staging":
+        unchanged = [model for model, tables in STAGING_INPUTS.items()
+                     if all(previous.get(t) == inputs[t] for t in tables)]
+        # seeds are code (their fingerprint is in `code`): reloaded only with it
+        return False, ["resource_type:seed", *unchanged]
+    changed = [t for t in CHAIN_FULL_REFRESH_INPUTS if previous.get(t) != inputs[t]]
+    return bool(changed) or not _dose_chain_state_exists(warehouse_db), []
+
+
+def build_layer(layer: str, run_id: str) -> dict:
+    """Run `dbt build` (models + their tests) for one layer, as incrementally as its inputs allow.
+
+    Staging: a model whose raw tables did not change since the last successful staging build is skipped
+    (the platform model is incremental itself). Marts: the dose chain is incremental by scope
+    (dbt_project/macros/dose_chain.sql) unless the population or the police returns changed. Either layer
+    is fully refreshed when the code that computes its rows changed (dbt models, macros, seeds, the
+    linkage model) or after a failed build (the stamp is written on success only).
     """
     from vaxclean.config import DBT_PROJECT_DIR
     from vaxclean.raw.layout import init_raw
     from vaxclean.transform.dbt import run_dbt
 
-    init_raw(settings().raw_dir)
+    raw_dir = settings().raw_dir
+    init_raw(raw_dir)
     started = time.monotonic()
+    stamp_path = _warehouse_dir() / "dbt" / f"{layer}_inputs.json"
+    stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+    code = code_fingerprint(DBT_PROJECT_DIR, layer)
+    watched = ([t for tables in STAGING_INPUTS.values() for t in tables] if layer == "staging"
+               else list(CHAIN_FULL_REFRESH_INPUTS))
+    inputs = raw_fingerprints(raw_dir, watched)
+    full_refresh, excluded = _plan(layer, stamp, code, inputs, _warehouse_dir() / "warehouse.duckdb")
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
     args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious"]
-    stamp = _warehouse_dir() / "dbt" / f"{layer}_code.sha256"
-    fingerprint = code_fingerprint(DBT_PROJECT_DIR)
-    full_refresh = not stamp.exists() or stamp.read_text().strip() != fingerprint
+    if excluded:
+        args += ["--exclude", *excluded]
     if full_refresh:
         args.append("--full-refresh")
+    stamp_path.unlink(missing_ok=True)  # a failed build leaves no stamp: the next one is full
     result = run_dbt(args, warehouse_dir=_warehouse_dir())
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(fingerprint)
+    stamp_path.parent.mkdir(parents=True, exist_ok=True)
+    stamp_path.write_text(json.dumps({"code": code, "inputs": inputs, "run_id": run_id}, indent=1))
     result["full_refresh"] = full_refresh
+    result["excluded"] = excluded
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("dbt build of %s for run %s: %s", layer, run_id, result)
     return result

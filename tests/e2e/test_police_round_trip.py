@@ -100,13 +100,6 @@ def round_trip(tmp_path_factory, monkeypatch_module):
             "write_back": write_back, "scenario": scenario}
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
 def _worklist_path(round_trip, key) -> Path:
     commune = round_trip["returned"][key].parent.name
     return next((round_trip["warehouse"] / "published" / "worklists").glob(f"*/{commune}.xlsx"), Path("/missing"))

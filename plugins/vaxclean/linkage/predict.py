@@ -69,6 +69,12 @@ def load_model(path: Path = MODEL_PATH) -> dict:
     return json.loads(Path(path).read_text())
 
 
+def tf_columns(model: dict) -> list[str]:
+    """The columns the model's comparisons adjust for term frequency."""
+    return sorted({level["tf_adjustment_column"] for comparison in model["comparisons"]
+                   for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
+
+
 def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: str) -> str:
     """Splink predict between tables `left` (records) and `right` (citizens) of `con`, both with the
     feature columns; returns the name of a table with unique_id_l, unique_id_r, match_weight,
@@ -82,6 +88,15 @@ def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: s
     sdf_left = db_api.register(left, dataset_display_name="records")
     sdf_right = db_api.register(right, dataset_display_name="citizens")
     linker = Linker([sdf_left, sdf_right], settings, log_level=logging.WARNING)
+    # term frequencies from the population alone: a record's scores do not depend on which other records
+    # are linked in the same run, so an incremental build links only the new records (int_dose_records_linked)
+    for column in tf_columns(model):
+        con.execute(f"""
+            create or replace table tf_{column} as
+            select {column}, count(*) / sum(count(*)) over () as tf_{column}
+            from {right} where {column} is not null group by {column}
+        """)
+        linker.table_management.register_term_frequency_lookup(db_api.register(f"tf_{column}"), column)
     predictions = linker.inference.predict(warning_mode="never")
     con.execute(f"""
         create or replace table scored_pairs as

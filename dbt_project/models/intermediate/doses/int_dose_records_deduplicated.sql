@@ -7,7 +7,15 @@
   var('duplicate_prefer_signed_platform') (default), the signed platform record, else the original (a
   site batch row before its re-keyed platform copy); then the earliest; the others
   point at it and are never counted (the kept record inherits their signature, int_dose_records_sequenced).
+  Incremental by scope R2 (int_dose_scopes_paired, macros/dose_chain.sql): the records of the scope are
+  paired with all records; a record outside it has the same pairs and preferences as before.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_paired')) }}",
+) }}
 with
 
 records as (
@@ -18,7 +26,7 @@ verified as (
     select * from {{ ref('int_dose_records_verified') }}
 ),
 
-candidates as (
+all_candidates as (
     select
         records.dose_record_key,
         records.source,
@@ -35,23 +43,28 @@ candidates as (
     inner join verified on records.dose_record_key = verified.dose_record_key
 ),
 
+candidates as (
+    select * from all_candidates
+    where {{ in_dose_scope(ref('int_dose_scopes_paired')) }}
+),
+
 pairs as (
     select a.dose_record_key, b.dose_record_key as other_key
     from candidates as a
-    inner join candidates as b on a.citizen_id = b.citizen_id and a.vaccine_family = b.vaccine_family
+    inner join all_candidates as b on a.citizen_id = b.citizen_id and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
         and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
     union
     select a.dose_record_key, b.dose_record_key
     from candidates as a
-    inner join candidates as b on a.id_candidate = b.id_candidate and a.vaccine_family = b.vaccine_family
+    inner join all_candidates as b on a.id_candidate = b.id_candidate and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
         and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
         and not (a.citizen_id is not null and b.citizen_id is not null and a.citizen_id <> b.citizen_id)
     union
     select a.dose_record_key, b.dose_record_key
     from candidates as a
-    inner join candidates as b
+    inner join all_candidates as b
         on a.name_key = b.name_key and a.date_of_birth = b.date_of_birth and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
         and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
@@ -86,7 +99,7 @@ preferences as (
                 candidates.received_at,
                 candidates.dose_record_key
         ) as preference
-    from candidates
+    from all_candidates as candidates
     semi join paired on candidates.dose_record_key = paired.dose_record_key
 ),
 
@@ -111,7 +124,7 @@ final as (
         original.source_record_id as duplicate_of_record_id
     from candidates
     left join originals on candidates.dose_record_key = originals.dose_record_key
-    left join candidates as original on originals.original_key = original.dose_record_key
+    left join all_candidates as original on originals.original_key = original.dose_record_key
 )
 
 select * from final

@@ -29,6 +29,10 @@
      is the only close candidate: probable from the review threshold up (phone_supports_candidate); a
      candidate the phone contradicts (it is only on another citizen's doses) -> needs_review
      (phone_of_other_citizen).
+
+  Incremental by scope R1 (int_dose_scopes_matched, macros/dose_chain.sql): a record's row reads the
+  record, the population, its Splink candidates and, through its phone, the records sharing that phone,
+  all of which are in R1 when one of them changed.
 -#}
 {#- One wrong detail that the ID and the other details prove a slip: a birth date a few days or a year
     off, the wrong gender (the 12-digit ID's century/gender digit is the citizen's), or a name one or two
@@ -48,6 +52,12 @@
     )
 {%- endset %}
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_matched')) }}",
+) }}
 with
 
 records as (
@@ -56,6 +66,7 @@ records as (
         {{ citizen_id_birth_year('id_candidate') }} as id_birth_year,
         {{ citizen_id_gender('id_candidate') }} as id_gender
     from {{ ref('int_dose_records_unioned') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_matched')) }}
 ),
 
 citizens as (

@@ -9,12 +9,21 @@
     - has a credited dose at another site with the same reported dose number at another date (two interleaved
       dose sequences: the relative's own and the borrower's).
   Duplicates of a suspected record are suspected too (they carry the same identity).
-  One row per dose record.
+  One row per dose record; has_own_signal: the record's own signals (not inherited from its original).
+  Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): the scope holds every
+  record of each citizen it touches; an original outside it keeps its signal from this table.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_sequenced')) }}",
+) }}
 with
 
 records as (
     select * from {{ ref('int_dose_records_unioned') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_sequenced')) }}
 ),
 
 verified as (
@@ -94,16 +103,27 @@ suspected as (
     select dose_record_key from other_site_signal
 ),
 
+originals_suspected as (
+    select dose_record_key from suspected
+    {%- if is_incremental() %}
+    union all
+    -- originals outside the scope (the pre-hook deleted the scope's rows)
+    select dose_record_key from {{ this }} where has_own_signal
+    {%- endif %}
+),
+
 final as (
     select
         deduplicated.dose_record_key,
         (
             suspected.dose_record_key is not null
             or kept_suspected.dose_record_key is not null
-        ) as is_suspected_borrowed_identity
+        ) as is_suspected_borrowed_identity,
+        suspected.dose_record_key is not null as has_own_signal
     from deduplicated
+    semi join records on deduplicated.dose_record_key = records.dose_record_key
     left join suspected on deduplicated.dose_record_key = suspected.dose_record_key
-    left join suspected as kept_suspected
+    left join originals_suspected as kept_suspected
         on deduplicated.is_duplicate
         and kept_suspected.dose_record_key = deduplicated.duplicate_of_source || '/' || deduplicated.duplicate_of_record_id
 )

@@ -9,11 +9,24 @@
   Duplicates take status `duplicate`, credit nobody and carry no sequence. A suspected borrowed identity
   (int_dose_records_screened) is not credited: needs_review with suspected_borrowed_identity. A kept
   record is signed when it or one of its duplicates (its re-keyed copy) carries the site's signature.
+  Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): the scope holds every
+  record of each citizen it touches (the sequence is per citizen) and the originals of its duplicates.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_sequenced')) }}",
+) }}
 with
 
 records as (
     select * from {{ ref('int_dose_records_unioned') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_sequenced')) }}
+),
+
+signatures as (
+    select dose_record_key, is_signed from {{ ref('int_dose_records_unioned') }}
 ),
 
 verified as (
@@ -32,8 +45,8 @@ signed_copies as (
     -- a kept record whose duplicate (e.g. its re-keyed platform copy) is signed: the dose is signed
     select duplicate_of_source || '/' || duplicate_of_record_id as dose_record_key
     from deduplicated
-    inner join records on deduplicated.dose_record_key = records.dose_record_key
-    where deduplicated.is_duplicate and records.is_signed
+    inner join signatures on deduplicated.dose_record_key = signatures.dose_record_key
+    where deduplicated.is_duplicate and signatures.is_signed
     group by all
 ),
 

@@ -5,15 +5,25 @@
   Admin codes are checked against the reference units (ref_admin_units, plus the communes of
   ref_admin_unit_changes): an unknown commune or district code, or a commune outside the reported district,
   is flagged, and link_commune_code / link_district_code (what linkage may use as evidence) are null then.
+  Incremental by scope R0 (int_dose_scopes_changed, macros/dose_chain.sql): a record's row reads only
+  the record.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_changed')) }}",
+) }}
 with
 
 platform as (
     select * from {{ ref('stg_platform__immunizations') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_changed'), "'platform/' || source_record_id") }}
 ),
 
 site_batches as (
     select * from {{ ref('stg_site_batches__batch_rows') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_changed'), "'site_batch/' || source_record_id") }}
 ),
 
 aliases as (

@@ -8,11 +8,20 @@
   A return that credits another citizen than the one whose consistent identity (ID, name, birth date)
   the record carried also keeps suspected_borrowed_identity: the identity was borrowed.
   worklist_status: open (no return yet), returned (returned, still to be reviewed), applied, rejected.
+  Incremental by scope R1 (int_dose_scopes_matched, macros/dose_chain.sql): a row reads its record only
+  (a change of the police returns or the population rebuilds the chain).
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_matched')) }}",
+) }}
 with
 
 matched as (
     select * from {{ ref('int_dose_records_matched') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_matched')) }}
 ),
 
 returns as (

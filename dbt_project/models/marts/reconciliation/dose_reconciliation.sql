@@ -1,8 +1,10 @@
-{#- One row per dose record received (newest version, tombstones excluded): who it is credited to and why. -#}
+{#- One row per dose record received (newest version, tombstones excluded): who it is credited to and why.
+    Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): a row per record. -#}
 with
 
 sequenced as (
     select * from {{ ref('int_dose_records_sequenced') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_sequenced')) }}
 ),
 
 final as (

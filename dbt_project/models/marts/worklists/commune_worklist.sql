@@ -8,11 +8,14 @@
   (the full history: worklist_verification_history). status: open (no return yet) -> returned (returned,
   not applicable yet: not found) -> applied (credited / unmatched as returned) or rejected (the verified
   ID names nobody in the population).
+  Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): a row per record (a change
+  of the police returns or the population rebuilds the chain).
 -#}
 with
 
 reconciled as (
     select * from {{ ref('int_dose_records_sequenced') }}
+    where {{ in_dose_scope(ref('int_dose_scopes_sequenced')) }}
 ),
 
 records as (

@@ -4,11 +4,14 @@ another name. One row per such record that has a candidate: the best and second-
 their match probabilities. int_dose_records_matched decides (var linkage_threshold). Admin codes that are
 unknown or contradict each other are not linkage evidence (link_commune_code, link_district_code).
 The records that need linkage are selected inside the warehouse; only they (and the citizens' linkage
-columns) cross into Python."""
+columns) cross into Python.
+On an incremental build (int_dose_builds_planned) only the records of scope R0 (int_dose_scopes_changed,
+macros/dose_chain.sql) are scored: a record's candidates and probabilities depend on the record and the
+population only (term frequencies come from the population). int_dose_records_linked keeps them across
+builds."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     from vaxclean.linkage.predict import link_records, needs_linkage_sql
 
     common = "name_key, date_of_birth, gender, phone"
@@ -18,5 +21,9 @@ def model(dbt, session):
         "link_commune_code as commune_code, link_district_code as district_code")
     citizens = dbt.ref("stg_population__citizens").project(
         f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code")
+    plan = dbt.ref("int_dose_builds_planned")
+    if session.execute(f"select bool_or(is_incremental) from ({plan.sql_query()})").fetchall()[0][0]:
+        scope = dbt.ref("int_dose_scopes_changed")
+        records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
     to_link = session.sql(needs_linkage_sql(f"({records.sql_query()})", f"({citizens.sql_query()})"))
     return link_records(to_link.to_arrow_table(), citizens.to_arrow_table())

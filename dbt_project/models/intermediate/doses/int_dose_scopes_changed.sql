@@ -1,0 +1,35 @@
+{#-
+  R0 of the incremental dose chain (macros/dose_chain.sql): the dose records that are new, changed or gone
+  since the last build, i.e. whose (key, received_at) is not the one int_dose_records_keyed remembers.
+  A platform record's received_at is its newest version's updated_at, a site batch row's the load time of
+  the newest file version that carries it: a new version always shows. Empty on a full build.
+-#}
+{% set keyed = dose_chain_state_relation() if execute else none %}
+with
+
+received as (
+    select 'platform/' || source_record_id as dose_record_key, updated_at as received_at
+    from {{ ref('stg_platform__immunizations') }}
+    union all
+    select 'site_batch/' || source_record_id, loaded_at
+    from {{ ref('stg_site_batches__batch_rows') }}
+),
+
+{% if dose_chain_is_incremental() %}
+previous as (
+    select dose_record_key, received_at from {{ keyed }}
+),
+
+changed as (
+    select coalesce(received.dose_record_key, previous.dose_record_key) as dose_record_key
+    from received
+    full outer join previous on received.dose_record_key = previous.dose_record_key
+    where received.received_at is distinct from previous.received_at
+)
+{% else %}
+changed as (
+    select dose_record_key from received where false
+)
+{% endif %}
+
+select dose_record_key from changed

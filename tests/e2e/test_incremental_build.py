@@ -1,0 +1,160 @@
+"""The incremental build equals a full build: a generated scenario is built, then a delta arrives (platform
+edits of names, birth dates, IDs, phones and dates, tombstones, new doses and re-keyed copies of existing
+ones, a site batch delivered again under another file name); the incremental build (vaxclean.build,
+dose chain by scope) and a full refresh of the same raw layer give the same rows in every table of the
+dose chain and every mart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+PEOPLE, SEED = 2500, 31
+T0 = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)  # after every version of the generated history
+T1 = T0 + dt.timedelta(hours=1)
+
+
+def _extract(scenario: Path, raw: Path, since: dt.datetime, until: dt.datetime, endpoints: tuple[str, ...]) -> None:
+    from vaxclean.extract.api import extract_interval
+    from vaxclean.simulator.server import serve_in_thread
+
+    with serve_in_thread(scenario, token="t") as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for endpoint in endpoints:
+            extract_interval(base_url=url, token="t", endpoint=endpoint, since=since, until=until, raw_dir=raw)
+
+
+def _build(run_id: str) -> dict:
+    from vaxclean.build import build_layer
+
+    return {layer: build_layer(layer, run_id) for layer in ("staging", "marts")}
+
+
+def _delta(history: Path, out: Path, rng: random.Random) -> dict[str, int]:
+    """Platform versions in [T0, T1) that touch every scope rule (phone, ID, name + birth date, citizen)."""
+    records = [json.loads(line) for line in history.read_text(encoding="utf-8").splitlines() if line.strip()]
+    newest = {r["record_id"]: r for r in sorted(records, key=lambda r: r["updated_at"])}
+    live = [r for r in newest.values() if not r.get("deleted")]
+    picked = rng.sample(live, 240)
+    phones = [r["phone"] for r in live if r.get("phone")]
+    kinds = ["name", "dob", "no_id", "phone", "tombstone", "copy", "next_dose", "date"]
+    out_rows, counts = [], dict.fromkeys(kinds, 0)
+    for i, record in enumerate(picked):
+        kind = kinds[i % len(kinds)]
+        row = dict(record)
+        row["updated_at"] = (T0 + dt.timedelta(seconds=10 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if kind == "name":
+            row["full_name"] = (row.get("full_name") or "") + " Văn"
+        elif kind == "dob":
+            row["date_of_birth"] = "01/01/1970"
+        elif kind == "no_id":
+            row["id_number"] = ""
+        elif kind == "phone":
+            row["phone"] = rng.choice(phones)
+        elif kind == "tombstone":
+            row["deleted"] = True
+        elif kind == "copy":  # the same dose keyed in again: a duplicate
+            row["record_id"] = f"IMMD{i:08d}"
+        elif kind == "next_dose":  # a later dose of the same person: the sequence moves
+            row["record_id"] = f"IMMN{i:08d}"
+            row["vaccinated_on"] = (dt.date.fromisoformat(row["vaccinated_on"]) + dt.timedelta(days=120)).isoformat()
+        elif kind == "date":
+            row["vaccinated_on"] = (dt.date.fromisoformat(row["vaccinated_on"]) - dt.timedelta(days=40)).isoformat()
+        counts[kind] += 1
+        out_rows.append(row)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out_rows), encoding="utf-8")
+    return counts
+
+
+def _tables(con: duckdb.DuckDBPyConnection, db: str) -> list[str]:
+    rows = con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() where database_name = ? "
+        "and schema_name in ('intermediate', 'marts') and table_name not like 'int_dose_scopes_%' "
+        # what this build scored and planned, not state
+        "and table_name not in ('int_dose_records_scored', 'int_dose_builds_planned') order by 1",
+        [db]).fetchall()
+    return [r[0] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory, monkeypatch_module):
+    from vaxclean.load import load_hotline, load_police_returns, load_population, load_site_batches
+    from vaxclean.scenario import generate
+
+    base = tmp_path_factory.mktemp("incremental")
+    scenario, warehouse = base / "scenario", base / "warehouse"
+    generate(scenario, people=PEOPLE, seed=SEED)
+    monkeypatch_module.setenv("VAXCLEAN_WAREHOUSE_DIR", str(warehouse))
+    monkeypatch_module.setenv("VAXCLEAN_LANDING_DIR", str(scenario))
+    raw = warehouse / "raw"
+    _extract(scenario, raw, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), T0, ("immunizations", "tickets"))
+    for loader in (load_site_batches, load_hotline, load_population, load_police_returns):
+        loader(scenario, raw)
+    first = _build("first")
+
+    counts = _delta(scenario / "platform" / "immunizations.jsonl",
+                    base / "delta" / "platform" / "immunizations.jsonl", random.Random(SEED))
+    _extract(base / "delta", raw, T0, T1, ("immunizations",))
+    # a site batch exported again later, its last row withdrawn: a new version of the batch
+    batch = sorted((scenario / "site_batches").rglob("*.csv"))[0]
+    lines = batch.read_bytes().splitlines(keepends=True)
+    site, week = batch.stem.split("_")[:2]
+    batch.with_name(f"{site}_{week}_xuat_2022-12-31.csv").write_bytes(b"".join(lines[:-1]))
+    load_site_batches(scenario, raw)
+    incremental = _build("incremental")
+
+    # the same raw layer, built from scratch
+    full = base / "full"
+    shutil.copytree(raw, full / "raw")
+    monkeypatch_module.setenv("VAXCLEAN_WAREHOUSE_DIR", str(full))
+    _build("full")
+    return {"first": first, "incremental": incremental, "counts": counts,
+            "incremental_db": warehouse / "warehouse.duckdb", "full_db": full / "warehouse.duckdb"}
+
+
+def test_the_second_build_is_incremental(builds):
+    assert builds["first"]["marts"]["full_refresh"] is True
+    assert builds["incremental"]["marts"]["full_refresh"] is False
+    staging = builds["incremental"]["staging"]
+    assert staging["full_refresh"] is False
+    # only the sources that changed are rebuilt: population, police returns, hotline, feedback stand
+    assert "stg_population__citizens" in staging["excluded"]
+    assert "stg_site_batches__batch_rows" not in staging["excluded"]
+
+
+def test_incremental_equals_full_refresh(builds):
+    con = duckdb.connect()
+    con.execute(f"attach '{builds['incremental_db']}' as inc (read_only)")
+    con.execute(f"attach '{builds['full_db']}' as full_build (read_only)")
+    tables = _tables(con, "full_build")
+    assert "intermediate.int_dose_records_sequenced" in tables and "marts.person_vaccination" in tables
+    assert tables == _tables(con, "inc")
+    differences = {}
+    for table in tables:
+        a, b = f"inc.{table}", f"full_build.{table}"
+        extra, missing = con.execute(
+            f"select (select count(*) from (from {a} except all from {b})), "
+            f"(select count(*) from (from {b} except all from {a}))").fetchall()[0]
+        if extra or missing:
+            differences[table] = (extra, missing)
+    assert differences == {}
+
+
+def test_the_scopes_were_small_and_the_delta_landed(builds):
+    con = duckdb.connect(str(builds["incremental_db"]), read_only=True)
+    changed, sequenced, records = con.execute(
+        "select (select count(*) from intermediate.int_dose_scopes_changed), "
+        "(select count(*) from intermediate.int_dose_scopes_sequenced), "
+        "(select count(*) from intermediate.int_dose_records_unioned)").fetchall()[0]
+    assert changed >= sum(builds["counts"].values())  # the platform delta + the re-delivered batch
+    assert sequenced < records / 2
+    copies = con.execute("select count(*) from marts.dose_reconciliation where source_record_id like 'IMMD%' "
+                         "and match_status = 'duplicate'").fetchall()[0][0]
+    assert copies > 0
