@@ -2,9 +2,11 @@
   One row per platform record_id: its newest served version, tombstones excluded, normalised.
 
   Incremental (the platform is the one large source: ~3.2 M versions for the province): a run re-derives
-  only the records with something new in the raw layer, i.e. not in the table yet, or with a version
-  count or a last extraction time that differs from the table's. Those records' versions are read in
+  only the records with a version extracted after the newest extraction the table has seen (a re-run of
+  an extraction window rewrites its file with new extraction times). Those records' versions are read in
   full, so the newest version, version_count and the normalisation are exactly those of a full build.
+  Not seen: a version that disappears from the raw layer without any other version of its record being
+  extracted again (the platform never withdraws a served version; a tombstone is a new version).
   A record whose newest version is now a tombstone comes through as source = 'platform_tombstone' and
   the MERGE deletes it; nothing of it is inserted. A change of the normalisation macros is not
   detected: run with --full-refresh then (docs/scaling.md).
@@ -44,29 +46,15 @@ source as not materialized (  -- scanned twice: versions without their payloads,
 ),
 
 {% if is_incremental() %}
-processed as (
-    select source_record_id, version_count, last_extracted_at from {{ this }}
-),
-
-raw_records as (
-    select
-        record_id,
-        -- distinct served texts: never fewer than the parsed instants the table counts, so a new version
-        -- always shows (a record whose texts and instants differ is merely re-derived every run)
-        count(distinct updated_at) as version_count,
-        max({{ to_utc_naive('_extracted_at') }}) as last_extracted_at
+{#- the newest extraction the table has seen: a literal, so the Parquet scan skips older row groups -#}
+{%- set seen = run_query("select max(last_extracted_at) from " ~ this).columns[0].values()[0] if execute else none %}
+changed as (
+    select distinct record_id
     from source
     where record_id is not null
-    group by record_id
-),
-
-changed as (
-    select raw_records.record_id
-    from raw_records
-    left join processed on raw_records.record_id = processed.source_record_id
-    where processed.source_record_id is null
-        or raw_records.version_count <> processed.version_count
-        or raw_records.last_extracted_at > processed.last_extracted_at
+    {%- if seen is not none %}
+        and _extracted_at > '{{ seen }}+00'::timestamptz
+    {%- endif %}
 ),
 
 {% endif %}
