@@ -11,18 +11,18 @@
     int_dose_scopes_sequenced  R4  R2 + the originals of R2 (old and new) + every record of the citizens
                                    of those (old and new): borrowed-identity signals and dose sequences
 
-  The old values come from int_dose_records_keyed, the last chain model, written at the end of the
-  previous build (read by name, not ref: it is downstream). Each scoped model deletes its scope's rows
+  The old values come from int_dose_records_sequenced, the last chain model, as the previous build left
+  it (read by name, not ref: it is downstream; the scopes are computed before it is updated). Each scoped model deletes its scope's rows
   (pre-hook `delete_dose_scope`) and appends what its select computes for the scope.
 
-  The chain is incremental when dbt is (no --full-refresh) and int_dose_records_keyed exists; a change of
+  The chain is incremental when dbt is (no --full-refresh) and int_dose_records_sequenced exists; a change of
   the population, the police returns, the seeds or the code makes vaxclean.build run it with
   --full-refresh (the scopes assume those inputs unchanged).
 -#}
 
 {% macro dose_chain_state_relation() -%}
     {{ return(adapter.get_relation(database=target.database, schema=generate_schema_name('intermediate', none),
-                                   identifier='int_dose_records_keyed')) }}
+                                   identifier='int_dose_records_sequenced')) }}
 {%- endmacro %}
 
 
@@ -38,7 +38,7 @@
     {%- if is_incremental() -%}
         {%- if dose_chain_state_relation() is none -%}
             {{ exceptions.raise_compiler_error(
-                this ~ " is incremental but int_dose_records_keyed is missing: run the marts with --full-refresh") }}
+                this ~ " is incremental but int_dose_records_sequenced is missing: run the marts with --full-refresh") }}
         {%- endif -%}
         delete from {{ this }} where {{ key_sql }} in (select dose_record_key from {{ scope_model }})
     {%- endif -%}

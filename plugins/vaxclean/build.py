@@ -117,7 +117,7 @@ def raw_fingerprints(raw_dir: Path, tables: Iterable[str]) -> dict[str, str]:
 
 
 def _dose_chain_state_exists(warehouse_db: Path) -> bool:
-    """Whether the previous build left int_dose_records_keyed, which the chain's scopes start from."""
+    """Whether the previous build left int_dose_records_sequenced, which the chain's scopes start from."""
     import duckdb
 
     if not warehouse_db.exists():
@@ -125,7 +125,7 @@ def _dose_chain_state_exists(warehouse_db: Path) -> bool:
     with duckdb.connect(str(warehouse_db), read_only=True) as con:
         return bool(con.execute(
             "select count(*) from duckdb_tables() where schema_name = 'intermediate' "
-            "and table_name = 'int_dose_records_keyed'").fetchall()[0][0])
+            "and table_name = 'int_dose_records_sequenced'").fetchall()[0][0])
 
 
 def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_db: Path) -> tuple[bool, list[str]]:

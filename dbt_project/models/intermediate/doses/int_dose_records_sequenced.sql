@@ -9,6 +9,8 @@
   Duplicates take status `duplicate`, credit nobody and carry no sequence. A suspected borrowed identity
   (int_dose_records_screened) is not credited: needs_review with suspected_borrowed_identity. A kept
   record is signed when it or one of its duplicates (its re-keyed copy) carries the site's signature.
+  It also keeps the keys the next incremental build scopes by: phone, id_candidate, name_key,
+  date_of_birth, verified_citizen_id (before duplicates and screening), original_key (of a duplicate).
   Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): the scope holds every
   record of each citizen it touches (the sequence is per citizen) and the originals of its duplicates.
 -#}
@@ -90,7 +92,15 @@ resolved as (
         records.province_code as reported_province_code,
         records.district_code as reported_district_code,
         records.commune_code as reported_commune_code,
-        records.received_at
+        records.received_at,
+        -- the keys the next incremental build scopes by (macros/dose_chain.sql)
+        records.phone,
+        records.id_candidate,
+        records.name_key,
+        records.date_of_birth,
+        verified.citizen_id as verified_citizen_id,
+        case when deduplicated.is_duplicate
+            then deduplicated.duplicate_of_source || '/' || deduplicated.duplicate_of_record_id end as original_key
     from records
     inner join verified on records.dose_record_key = verified.dose_record_key
     inner join deduplicated on records.dose_record_key = deduplicated.dose_record_key
@@ -169,7 +179,13 @@ final as (
         resolved.police_result,
         resolved.worklist_status,
         resolved.vaccine_family,
-        resolved.received_at
+        resolved.received_at,
+        resolved.phone,
+        resolved.id_candidate,
+        resolved.name_key,
+        resolved.date_of_birth,
+        resolved.verified_citizen_id,
+        resolved.original_key
     from resolved
     left join intervals on resolved.dose_record_key = intervals.dose_record_key
     left join citizens on resolved.citizen_id = citizens.citizen_id

@@ -1,10 +1,11 @@
 {#-
   R0 of the incremental dose chain (macros/dose_chain.sql): the dose records that are new, changed or gone
-  since the last build, i.e. whose (key, received_at) is not the one int_dose_records_keyed remembers.
+  since the last build, i.e. whose (key, received_at) is not in int_dose_records_sequenced as the
+  previous build left it.
   A platform record's received_at is its newest version's updated_at, a site batch row's the load time of
   the newest file version that carries it: a new version always shows. Empty on a full build.
 -#}
-{% set keyed = dose_chain_state_relation() if execute else none %}
+{% set previous_build = dose_chain_state_relation() if execute else none %}
 with
 
 received as (
@@ -17,7 +18,7 @@ received as (
 
 {% if dose_chain_is_incremental() %}
 previous as (
-    select dose_record_key, received_at from {{ keyed }}
+    select dose_record_key, received_at from {{ previous_build }}
 ),
 
 changed as (

@@ -3,7 +3,7 @@
   record of R0, its new phone or the one the previous build saw. int_dose_records_matched reads across
   records through the phone only (whose doses a phone is on), so outside R1 nothing it computes changes.
 -#}
-{% set keyed = dose_chain_state_relation() if execute else none %}
+{% set previous_build = dose_chain_state_relation() if execute else none %}
 with
 
 changed as (
@@ -19,7 +19,7 @@ phones as (
     select records.phone from records semi join changed using (dose_record_key)
     where records.phone is not null
     union
-    select previous.phone from {{ keyed }} as previous semi join changed using (dose_record_key)
+    select previous.phone from {{ previous_build }} as previous semi join changed using (dose_record_key)
     where previous.phone is not null
 ),
 

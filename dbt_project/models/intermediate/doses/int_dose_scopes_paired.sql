@@ -6,7 +6,7 @@
 -#}
 -- depends_on: {{ ref('int_dose_records_unioned') }}
 -- depends_on: {{ ref('int_dose_records_verified') }}
-{% set keyed = dose_chain_state_relation() if execute else none %}
+{% set previous_build = dose_chain_state_relation() if execute else none %}
 with
 
 matched as (
@@ -31,7 +31,7 @@ touched_keys as (
     from current_keys semi join matched using (dose_record_key)
     union all
     select verified_citizen_id, id_candidate, name_key, date_of_birth
-    from {{ keyed }} as previous semi join matched using (dose_record_key)
+    from {{ previous_build }} as previous semi join matched using (dose_record_key)
 ),
 
 scope as (

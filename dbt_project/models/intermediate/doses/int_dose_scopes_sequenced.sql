@@ -11,7 +11,7 @@
 -#}
 -- depends_on: {{ ref('int_dose_records_deduplicated') }}
 -- depends_on: {{ ref('int_dose_records_verified') }}
-{% set keyed = dose_chain_state_relation() if execute else none %}
+{% set previous_build = dose_chain_state_relation() if execute else none %}
 with
 
 paired as (
@@ -31,7 +31,7 @@ verified as (
 ),
 
 previous as (
-    select dose_record_key, verified_citizen_id, citizen_id, original_key from {{ keyed }}
+    select dose_record_key, verified_citizen_id, citizen_id, original_key from {{ previous_build }}
 ),
 
 x as (
