@@ -72,3 +72,56 @@
         delete from {{ this }} where citizen_id in ({{ dose_scope_citizens() }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+  Data tests of the scoped models on an incremental build check the rows of the keys the build
+  re-derived (all rows of those keys: a duplicate of a re-derived key is seen), not again the millions of
+  rows that did not change and passed before (their parents, the population, are unchanged too: a new
+  snapshot makes the build full). On a full build (int_dose_builds_planned) they check every row.
+  dbt's generic tests (unique, not_null, relationships, accepted_values...) read their model through
+  get_where_subquery: this adds the scope filter for the scoped models and nothing for the others.
+-#}
+{% macro duckdb__get_where_subquery(relation) -%}
+    {%- set base = dbt.default__get_where_subquery(relation) -%}
+    {%- set scopes = {
+        'int_dose_records_unioned': ('int_dose_scopes_changed', 'dose_record_key'),
+        'int_dose_records_linked': ('int_dose_scopes_changed', 'dose_record_key'),
+        'int_dose_records_matched': ('int_dose_scopes_matched', 'dose_record_key'),
+        'int_dose_records_verified': ('int_dose_scopes_matched', 'dose_record_key'),
+        'int_dose_records_deduplicated': ('int_dose_scopes_paired', 'dose_record_key'),
+        'int_dose_records_screened': ('int_dose_scopes_sequenced', 'dose_record_key'),
+        'int_dose_records_sequenced': ('int_dose_scopes_sequenced', 'dose_record_key'),
+        'dose_reconciliation': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),
+        'commune_worklist': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),
+    } -%}
+    {%- set identifier = relation.identifier if relation is not string else none -%}
+    {%- if identifier not in scopes and identifier != 'person_vaccination' -%}
+        {{ return(base) }}
+    {%- endif -%}
+    {%- set intermediate = generate_schema_name('intermediate', none) -%}
+    {%- set plan = api.Relation.create(database=relation.database, schema=intermediate,
+                                       identifier='int_dose_builds_planned') -%}
+    {%- if identifier == 'person_vaccination' -%}
+        {%- set sequenced = api.Relation.create(database=relation.database, schema=intermediate,
+                                                identifier='int_dose_records_sequenced') -%}
+        {%- set scope = api.Relation.create(database=relation.database, schema=intermediate,
+                                            identifier='int_dose_scopes_sequenced') -%}
+        {%- set condition -%}
+            citizen_id in (
+                select previous_citizen_id from {{ scope }}
+                union
+                select sequenced.citizen_id from {{ sequenced }} as sequenced
+                semi join {{ scope }} as scope on sequenced.dose_record_key = scope.dose_record_key
+            )
+        {%- endset -%}
+    {%- else -%}
+        {%- set scope = api.Relation.create(database=relation.database, schema=intermediate,
+                                            identifier=scopes[identifier][0]) -%}
+        {%- set condition = scopes[identifier][1] ~ ' in (select dose_record_key from ' ~ scope ~ ')' -%}
+    {%- endif -%}
+    {%- set filtered -%}
+        (select * from {{ base }} where not (select bool_or(is_incremental) from {{ plan }}) or {{ condition }}) dbt_scoped
+    {%- endset -%}
+    {{ return(filtered) }}
+{%- endmacro %}
