@@ -30,7 +30,11 @@ clock as (
 ),
 
 doses as (
+    -- only the doses of (or suggested for) a citizen a complaint names: every use below joins on them
     select * from {{ ref('int_dose_records_sequenced') }}
+    where coalesce(citizen_id, candidate_citizen_id) in (
+        select citizen_id from {{ ref('int_complaints_linked') }} where citizen_id is not null
+    )
 ),
 
 returns as (
