@@ -86,8 +86,9 @@ STAGING_INPUTS: dict[str, tuple[str, ...]] = {
     "stg_feedback__tickets": ("feedback_tickets",),
 }
 
-# Raw tables whose change the dose chain's scopes do not follow: the marts layer is rebuilt in full.
-CHAIN_FULL_REFRESH_INPUTS = ("population", "police_returns")
+# Raw tables whose change the dose chain's scopes do not follow: the marts layer is rebuilt in full (the
+# chain would re-derive every record anyway, int_dose_builds_planned; a full refresh does it faster).
+CHAIN_FULL_REFRESH_INPUTS = ("population",)
 
 
 def code_fingerprint(dbt_project_dir: Path, layer: str = "staging") -> str:
@@ -147,7 +148,7 @@ def build_layer(layer: str, run_id: str) -> dict:
 
     Staging: a model whose raw tables did not change since the last successful staging build is skipped
     (the platform model is incremental itself). Marts: the dose chain is incremental by scope
-    (dbt_project/macros/dose_chain.sql) unless the population or the police returns changed. Either layer
+    (dbt_project/macros/dose_chain.sql) unless the population changed. Either layer
     is fully refreshed when the code that computes its rows changed (dbt models, macros, seeds, the
     linkage model) or after a failed build (the stamp is written on success only).
     """

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
 
+from vaxclean.transform.dbt import run_dbt
 from vaxclean.worklists import export_worklists, export_write_back
 from vaxclean.worklists.labels import HEADERS, POLICE_RESULTS
 
@@ -94,10 +96,14 @@ def round_trip(tmp_path_factory, monkeypatch_module):
     before = {key: con.execute("select match_status from pub.marts.dose_reconciliation where source = ? "
                                "and source_record_id = ?", list(key)).fetchone()[0] for key in filled}
     con.close()
-    _build(warehouse, scenario, "second")
+    _build(warehouse, scenario, "second")  # incremental: the chain re-derives the returned records' scope
     write_back = export_write_back(warehouse_dir=warehouse, out_dir=published, include_keys=True)
+    # the same raw layer built from scratch, to compare with the incremental second build
+    full = base / "full"
+    shutil.copytree(warehouse / "raw", full / "raw")
+    run_dbt(["build", "--full-refresh"], warehouse_dir=full)
     return {"warehouse": warehouse, "filled": filled, "before": before, "exported": exported, "returned": returned,
-            "write_back": write_back, "scenario": scenario}
+            "write_back": write_back, "scenario": scenario, "full": full}
 
 
 def _worklist_path(round_trip, key) -> Path:
@@ -163,3 +169,19 @@ def test_write_back_lists_the_corrected_identity(round_trip):
                 rows[(r["Nguồn"], r["Mã bản ghi"])] = r["Số CMND/CCCD"]
     for key, citizen_id in round_trip["filled"].items():
         assert rows[key] == citizen_id
+
+
+def test_the_incremental_build_after_the_returns_equals_a_full_build(round_trip):
+    con = duckdb.connect()
+    con.execute(f"attach '{round_trip['warehouse'] / 'warehouse.duckdb'}' as inc (read_only)")
+    con.execute(f"attach '{round_trip['full'] / 'warehouse.duckdb'}' as full_build (read_only)")
+    (incremental,) = con.execute("select has_previous_build from inc.intermediate.int_dose_builds_planned").fetchone()
+    assert incremental
+    tables = [r[0] for r in con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() where database_name = 'full_build' "
+        "and schema_name in ('intermediate', 'marts') and table_name not like 'int_dose_scopes_%' "
+        "and table_name not in ('int_dose_records_scored', 'int_dose_builds_planned')").fetchall()]
+    differences = {t: con.execute(f"select (select count(*) from (from inc.{t} except all from full_build.{t})), "
+                                  f"(select count(*) from (from full_build.{t} except all from inc.{t}))").fetchone()
+                   for t in tables}
+    assert {t: d for t, d in differences.items() if d != (0, 0)} == {}

@@ -1,3 +1,39 @@
-{#- One row: whether this build of the dose chain is incremental (macros/dose_chain.sql), for the Python
-    model int_dose_records_scored, which has no Jinja to ask. -#}
-select {{ 'true' if dose_chain_is_incremental() else 'false' }} as is_incremental
+{#-
+  One row: how this build of the dose chain runs (macros/dose_chain.sql), for the scope models, the
+  Python model int_dose_records_scored (no Jinja to ask) and the scoped data tests.
+    has_previous_build: dbt runs incrementally (no --full-refresh) and the previous build's
+      int_dose_records_sequenced is there;
+    is_incremental: that, and the population is the one the previous build matched against (the scopes
+      do not follow a new snapshot: every match can change). Otherwise an incremental dbt run re-derives
+      every record (scope = all), which equals a full build; vaxclean.build passes --full-refresh then.
+  population_fingerprint: rows + an order-free sum of row hashes of stg_population__citizens.
+-#}
+{%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier)
+    if execute else none %}
+with
+
+population as (
+    select count(*) || ':' || coalesce(sum(hash(citizens))::hugeint, 0) as population_fingerprint
+    from {{ ref('stg_population__citizens') }} as citizens
+),
+
+plan as (
+    select
+        {{ 'true' if dose_chain_is_incremental() else 'false' }} as has_previous_build,
+        population.population_fingerprint,
+        {%- if previous is not none and dose_chain_is_incremental() %}
+        coalesce(
+            population.population_fingerprint = (select any_value(population_fingerprint) from {{ previous }}),
+            false
+        ) as is_population_unchanged
+        {%- else %}
+        false as is_population_unchanged
+        {%- endif %}
+    from population
+)
+
+select
+    has_previous_build,
+    has_previous_build and is_population_unchanged as is_incremental,
+    population_fingerprint
+from plan

@@ -10,7 +10,8 @@
   (int_dose_records_screened) is not credited: needs_review with suspected_borrowed_identity. A kept
   record is signed when it or one of its duplicates (its re-keyed copy) carries the site's signature.
   It also keeps the keys the next incremental build scopes by: phone, id_candidate, name_key,
-  date_of_birth, verified_citizen_id (before duplicates and screening), original_key (of a duplicate).
+  date_of_birth, verified_citizen_id (before duplicates and screening), original_key (of a duplicate),
+  police_return_hash (the police return applied).
   Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): the scope holds every
   record of each citizen it touches (the sequence is per citizen) and the originals of its duplicates.
 -#}
@@ -81,6 +82,7 @@ resolved as (
             then list_append(verified.issues, 'suspected_borrowed_identity')
             else verified.issues end as issues,
         verified.police_result,
+        verified.police_return_hash,
         verified.worklist_status,
         deduplicated.duplicate_of_source,
         deduplicated.duplicate_of_record_id,
@@ -185,7 +187,8 @@ final as (
         resolved.name_key,
         resolved.date_of_birth,
         resolved.verified_citizen_id,
-        resolved.original_key
+        resolved.original_key,
+        resolved.police_return_hash
     from resolved
     left join intervals on resolved.dose_record_key = intervals.dose_record_key
     left join citizens on resolved.citizen_id = citizens.citizen_id

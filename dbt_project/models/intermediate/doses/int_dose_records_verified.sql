@@ -46,6 +46,8 @@ joined as (
     select
         matched.*,
         returns.police_result,
+        -- which return was applied: the next incremental build re-derives the record when it changes
+        case when returns.source is not null then hash(returns) end as police_return_hash,
         returns.police_verified_id_digits,
         case
             when returns.police_result in ('confirmed', 'corrected') and returns.police_verified_id_digits is null
@@ -111,6 +113,7 @@ final as (
             )
         ) as issues,
         police_result,
+        police_return_hash,
         case
             when police_result is null then 'open'
             when police_result in ('confirmed', 'corrected') and police_citizen_id is null then 'rejected'
