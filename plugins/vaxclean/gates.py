@@ -9,16 +9,27 @@ message is the summary) when a hard check fails or a soft check exceeds its thre
 Hard checks are the contract: a single failing row fails the gate. Soft checks (`raise_warning=True`
 checks in the schemas, and the quarantine share) fail the gate only above their threshold; below it
 they are reported as warnings. Personal values in examples are masked (first character + length).
+
+What a gate reads, to stay cheap at province scale without dropping a check:
+- staging/marts: only the columns the schema declares (other columns are not checked: `strict=False`);
+- raw: a table whose checks hold value by value (no uniqueness, no table-wide or soft check) is read
+  only from the Parquet files that no earlier *passed* raw gate validated with the same checks. Those
+  are listed in `<warehouse>/gate_reports/raw_files_validated.json`, keyed by path, size, mtime, ctime
+  and inode: a replaced file (same name, new content) is read again. Other tables are read whole;
+- marts: the report records each table's fingerprint (rows + a sum of row hashes + column types), so
+  that publishing can verify that its copy holds exactly what this gate validated.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import re
+import sys
 import time
 import uuid
 import warnings
@@ -29,12 +40,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import pandera
 import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors, SchemaWarning
 
 from vaxclean.config import settings
 from vaxclean.raw.layout import safe_name, table_dir, table_glob
+from vaxclean.schemas import _common
+from vaxclean.schemas import marts as mart_schemas
+from vaxclean.schemas import raw as raw_schemas
+from vaxclean.schemas import staging as staging_schemas
 from vaxclean.schemas._common import CHECK_COLUMNS, PERSONAL_COLUMNS, mask, soft_max_share
 from vaxclean.schemas.marts import MART_MODELS, mart_key
 from vaxclean.schemas.raw import RAW_KEYS, RAW_MODELS
@@ -44,7 +60,14 @@ logger = logging.getLogger(__name__)
 
 LAYERS = ("raw", "staging", "marts")
 EXAMPLES_PER_CHECK = 3
-CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", "quarantine_share_per_load")
+COPY_CHECK = "same_as_gated_marts"  # publish: the copy has the fingerprints of the passed marts gate
+CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", "quarantine_share_per_load", COPY_CHECK)
+RAW_VALIDATED_FILES = "raw_files_validated.json"  # under <warehouse>/gate_reports/
+# Built-in pandera checks that hold value by value: rows that passed them keep passing whatever rows join them.
+VALUE_CHECKS = frozenset({
+    "equal_to", "not_equal_to", "greater_than", "greater_than_or_equal_to", "less_than", "less_than_or_equal_to",
+    "in_range", "isin", "notin", "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
+})
 
 # Conservation: every live received dose record appears exactly once in the reconciliation mart.
 # The live records (newest version, tombstones excluded) come from the intermediate model that
@@ -98,6 +121,7 @@ class TableResult:
     soft_checks: int
     read_s: float
     validate_s: float
+    files_unchanged: int = 0  # raw: files validated by an earlier passed gate, not read again
 
 
 @dataclass
@@ -111,6 +135,8 @@ class GateReport:
     tables: list[TableResult] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # marts: table -> table_fingerprint()
+    checks_version: str = ""
     report_path: str | None = None
 
     @property
@@ -138,9 +164,10 @@ class GateReport:
         lines = [f"Gate '{self.layer}' run {self.run_id}: {verdict} in {self.timings.get('total_s', 0.0):.2f} s"]
         for t in self.tables:
             bad = sum(c.status == "fail" for c in self.checks if c.table == t.table)
+            unchanged = f"  ({t.files_unchanged:,} files unchanged since a passed gate)" if t.files_unchanged else ""
             lines.append(
                 f"  {t.table:<36} {t.rows:>10,} rows  {t.hard_checks} hard + {t.soft_checks} soft checks  "
-                f"read {t.read_s:.2f} s  validate {t.validate_s:.2f} s  {'FAIL' if bad else 'ok'}"
+                f"read {t.read_s:.2f} s  validate {t.validate_s:.2f} s  {'FAIL' if bad else 'ok'}{unchanged}"
             )
         other = sorted({c.table for c in self.checks} - {t.table for t in self.tables})
         for name in other:
@@ -207,19 +234,24 @@ def run_gate(
     started = time.perf_counter()
     report = GateReport(
         layer=layer, run_id=run_id, started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        database=str(warehouse_dir / "raw") if layer == "raw" else str(db_path),
+        database=str(warehouse_dir / "raw") if layer == "raw" else str(db_path), checks_version=checks_version(layer),
     )
+    registry = warehouse_dir / "gate_reports" / RAW_VALIDATED_FILES
+    validated_files: dict[str, str] = {}
     if layer == "raw":
-        _raw_gate(report, warehouse_dir / "raw", interval_start, interval_end)
+        validated_files = _raw_gate(report, warehouse_dir / "raw", interval_start, interval_end,
+                                    _load_validated_files(registry, report.checks_version))
     else:
         models, keys = (STAGING_MODELS, STAGING_KEYS) if layer == "staging" else (MART_MODELS, _mart_keys())
         with _connect(db_path) as con:
-            _schema_gate(report, con, layer, models, keys)
+            _schema_gate(report, con, layer, models, keys, fingerprint=layer == "marts")
             if layer == "marts" and check_conservation:
                 _conservation_check(report, con, live_dose_keys_sql or LIVE_DOSE_KEYS_SQL)
     report.timings["total_s"] = round(time.perf_counter() - started, 3)
     target_dir = Path(report_dir) if report_dir else warehouse_dir / "gate_reports" / safe_name(run_id)
-    _write_report(report, target_dir, report_name or layer)
+    write_report(report, target_dir, report_name or layer)
+    if layer == "raw" and report.passed:
+        _save_validated_files(registry, report.checks_version, validated_files)
     logger.info("%s", report.summary())
     if raise_on_failure and not report.passed:
         raise GateFailed(report)
@@ -228,6 +260,31 @@ def run_gate(
 
 def _mart_keys() -> dict[str, tuple[str, ...]]:
     return {name: mart_key(name) for name in MART_MODELS}
+
+
+def checks_version(layer: str) -> str:
+    """A digest of what decides a layer's verdict: this module, the layer's schemas, pandera and polars.
+
+    A file or table validated under another version is validated again.
+    """
+    modules = {"raw": raw_schemas, "staging": staging_schemas, "marts": mart_schemas}
+    digest = hashlib.sha256(f"pandera {pandera.__version__} polars {pl.__version__}".encode())
+    for module in (sys.modules[__name__], _common, modules[layer]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def table_fingerprint(con: duckdb.DuckDBPyConnection, catalog: str, db_schema: str, table: str) -> str:
+    """Rows, a sum of row hashes (order-free) and the column names and types of a table: equal
+    fingerprints mean equal contents (up to a 64-bit hash collision)."""
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
+        "and table_name = ? order by column_index", [catalog, db_schema, table]).fetchall()
+    rows, hashes = con.execute(
+        f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {_q(catalog)}.{_q(db_schema)}.{_q(table)} as t"
+    ).fetchall()[0]
+    typed = hashlib.sha256(json.dumps(columns).encode()).hexdigest()[:16]
+    return f"rows={rows} hash={hashes} columns={typed}"
 
 
 @contextmanager
@@ -246,7 +303,8 @@ def _connect(db_path: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def _write_report(report: GateReport, target_dir: Path, name: str) -> None:
+def write_report(report: GateReport, target_dir: Path, name: str) -> None:
+    """Write the report as `<name>.json` and its summary as `<name>.txt` (atomically)."""
     target_dir.mkdir(parents=True, exist_ok=True)
     json_path = target_dir / f"{safe_name(name)}.json"
     report.report_path = str(json_path)
@@ -279,23 +337,37 @@ def _schema_gate(
     db_schema: str,
     models: dict[str, type[pa.DataFrameModel]],
     keys: dict[str, tuple[str, ...]],
+    *,
+    fingerprint: bool = False,
 ) -> None:
+    """Validate each model's table, reading only the columns the model declares (and the report's).
+
+    With `fingerprint`, record the fingerprint of every table of the schema (validated or not).
+    """
     catalog = con.execute("select current_database()").fetchall()[0][0]
-    present = {
-        row[0] for row in con.execute(
-            "select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
-            [catalog, db_schema],
-        ).fetchall()
-    }
+    present: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from duckdb_columns() where database_name = ? and schema_name = ? "
+        "order by table_name, column_index", [catalog, db_schema],
+    ).fetchall():
+        present.setdefault(table, []).append(column)
     for table, model in models.items():
         if table not in present:
             report.checks.append(CheckResult(table, "table_exists", "hard", "fail", 0, 0,
                                              detail=f"{db_schema}.{table} is missing"))
             continue
+        key = keys.get(table, ())
+        wanted = {*model.to_schema().columns, *key, *(c for cols in CHECK_COLUMNS.values() for c in cols)}
+        columns = [c for c in present[table] if c in wanted] or ["*"]  # none declared: the structure fails
         t0 = time.perf_counter()
-        frame = con.sql(f"select * from {_q(catalog)}.{_q(db_schema)}.{_q(table)}").pl()
+        frame = con.sql(f"select {', '.join(c if c == '*' else _q(c) for c in columns)} "
+                        f"from {_q(catalog)}.{_q(db_schema)}.{_q(table)}").pl()
         read_s = time.perf_counter() - t0
-        validate_frame(report, table, model, frame, keys.get(table, ()), read_s=read_s)
+        validate_frame(report, table, model, frame, key, read_s=read_s)
+    if fingerprint:
+        t0 = time.perf_counter()
+        report.fingerprints = {table: table_fingerprint(con, catalog, db_schema, table) for table in sorted(present)}
+        report.timings["fingerprint_s"] = round(time.perf_counter() - t0, 3)
 
 
 def split_soft_checks(schema: pa.DataFrameSchema) -> tuple[pa.DataFrameSchema, list[tuple[str | None, Any]]]:
@@ -337,11 +409,15 @@ def validate_frame(
     results += [_soft_result(table, column, check, checked, key) for column, check in soft
                 if column is None or column in checked.columns]
     report.checks.extend(results)
-    hard_count = sum(len(c.checks) + 1 for c in hard.columns.values()) + len(hard.checks) + (1 if hard.unique else 0)
     report.tables.append(TableResult(
-        table=table, schema=model.__name__, rows=checked.height, hard_checks=hard_count, soft_checks=len(soft),
+        table=table, schema=model.__name__, rows=checked.height, hard_checks=_hard_check_count(hard),
+        soft_checks=len(soft),
         read_s=round(read_s, 3), validate_s=round(time.perf_counter() - t0, 3),
     ))
+
+
+def _hard_check_count(hard: pa.DataFrameSchema) -> int:
+    return sum(len(c.checks) + 1 for c in hard.columns.values()) + len(hard.checks) + (1 if hard.unique else 0)
 
 
 def _hard_results(table: str, schema: pa.DataFrameSchema, frame: pl.DataFrame, key: Sequence[str]) -> list[CheckResult]:
@@ -410,34 +486,106 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------- raw gate
 
 
-def _raw_gate(report: GateReport, raw_dir: Path, start: dt.datetime | None, end: dt.datetime | None) -> None:
+def _raw_gate(report: GateReport, raw_dir: Path, start: dt.datetime | None, end: dt.datetime | None,
+              validated: dict[str, str]) -> dict[str, str]:
+    """Validate the raw tables and the quarantine; returns the files to record as validated if the gate passes."""
+    checked: dict[str, str] = {}
     with _connect(None) as con:
         for table, model in RAW_MODELS.items():
-            _raw_table(report, con, raw_dir, table, model)
+            checked |= _raw_table(report, con, raw_dir, table, model, validated)
         _quarantine_checks(report, con, raw_dir, start, end)
+    return checked
+
+
+def checks_hold_per_file(schema: pa.DataFrameSchema) -> bool:
+    """Whether every check of a schema holds value by value, so that files validated once stay valid
+    whatever files join them: no uniqueness, no dataframe-wide check, no soft (share) check."""
+    if schema.unique or schema.checks:
+        return False
+    return all(not column.unique and all(c.name in VALUE_CHECKS and not c.raise_warning for c in column.checks)
+               for column in schema.columns.values())
 
 
 def _raw_table(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str,
-               model: type[pa.DataFrameModel]) -> None:
+               model: type[pa.DataFrameModel], validated: dict[str, str]) -> dict[str, str]:
+    """Validate a raw table's files not validated before (all of them unless its checks hold per file).
+
+    Returns {file (relative to the raw directory): key} of the table's files that are valid if the gate passes.
+    """
     if not table_dir(raw_dir, table).is_dir():
         report.checks.append(CheckResult(table, "table_exists", "hard", "fail", 0, 0,
                                          detail=f"raw/{table}/ is missing (init_raw not run?)"))
-        return
-    source = f"read_parquet('{table_glob(raw_dir, table)}', union_by_name = true)"
+        return {}
     schema = model.to_schema()
+    t0 = time.perf_counter()
+    files = _raw_files(con, raw_dir, table)  # stat before reading: a file replaced meanwhile is read next time
+    if not files:
+        report.checks.append(CheckResult(table, "readable", "hard", "fail", 0, 0,
+                                         detail=f"raw/{table}/ holds no Parquet file (init_raw not run?)"))
+        return {}
+    per_file = checks_hold_per_file(schema)
+    to_read = [f for f, key in files.items() if not per_file or validated.get(f) != key]
+    unchanged = len(files) - len(to_read)
+    if not to_read:
+        hard, soft = split_soft_checks(schema)
+        report.tables.append(TableResult(table, model.__name__, 0, _hard_check_count(hard), len(soft),
+                                         round(time.perf_counter() - t0, 3), 0.0, files_unchanged=unchanged))
+        return files
+    source = "read_parquet($files, union_by_name = true)"
+    params: dict[str, Any] | None = {"files": [str(raw_dir / f) for f in to_read]}
     # Read only columns that have data checks (non-null, unique, value checks): not the payloads.
     data_cols = [name for name, col in schema.columns.items()
                  if not col.nullable or col.checks or name in (schema.unique or ())]
-    t0 = time.perf_counter()
     try:
-        structure = con.sql(f"select * from {source} limit 0").pl()
+        if not per_file:  # read whole: small tables (the load audit), kept for the quarantine check
+            con.execute(f"create or replace temp table {_q(table)} as select * from {source}", params)
+            source, params = _q(table), None
+        structure = con.sql(f"select * from {source} limit 0", params=params).pl()
         present = [c for c in data_cols if c in structure.columns]
-        data = con.sql(f"select {', '.join(_q(c) for c in present)} from {source}").pl() if present else None
+        data = (con.sql(f"select {', '.join(_q(c) for c in present)} from {source}", params=params).pl()
+                if present else None)
     except duckdb.Error as exc:
         report.checks.append(CheckResult(table, "readable", "hard", "fail", 0, 0, detail=_safe_error(exc)))
-        return
+        return {}
     validate_frame(report, table, model, structure, RAW_KEYS.get(table, ()),
                    read_s=time.perf_counter() - t0, data_frame=data)
+    report.tables[-1].files_unchanged = unchanged
+    return files if per_file else {}
+
+
+def _raw_files(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str) -> dict[str, str]:
+    """The table's Parquet files as its readers see them (DuckDB's glob), each with its `_file_key`."""
+    files: dict[str, str] = {}
+    for (name,) in con.execute("select file from glob(?) order by file", [table_glob(raw_dir, table)]).fetchall():
+        path = Path(name)
+        try:
+            files[path.relative_to(raw_dir).as_posix()] = _file_key(path)
+        except FileNotFoundError:  # removed since the glob: no longer part of the table
+            continue
+    return files
+
+
+def _file_key(path: Path) -> str:
+    """Size, modification and change times, inode: a file rewritten or replaced gets a new key."""
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def _load_validated_files(registry: Path, version: str) -> dict[str, str]:
+    """Raw files validated by passed gates with the same checks ({} when the checks changed since)."""
+    try:
+        saved = json.loads(registry.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        logger.warning("unreadable %s: every raw file is validated again", registry)
+        return {}
+    return dict(saved.get("files", {})) if saved.get("checks_version") == version else {}
+
+
+def _save_validated_files(registry: Path, version: str, files: dict[str, str]) -> None:
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(registry, json.dumps({"checks_version": version, "files": dict(sorted(files.items()))}, indent=0))
 
 
 def _q(name: str) -> str:
@@ -457,6 +605,9 @@ def _quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_d
     if end is not None:
         where.append("a.finished_at < ?")
         params.append(end)
+    read_by_gate = con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'load_audit'"
+                               ).fetchall()[0][0]
+    audit = "temp.load_audit" if read_by_gate else f"read_parquet('{table_glob(raw_dir, 'load_audit')}', union_by_name = true)"
     sql = f"""
         with q as (
             select source, load_id, count(*) as n
@@ -464,7 +615,7 @@ def _quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_d
         )
         select a.source, a.load_id, a.received, a.quarantined, coalesce(q.n, 0) as quarantine_rows,
                a.quarantined / nullif(a.received, 0) as share
-        from read_parquet('{table_glob(raw_dir, "load_audit")}', union_by_name = true) as a
+        from {audit} as a
         left join q using (source, load_id)
         {"where " + " and ".join(where) if where else ""}
         order by share desc nulls last, a.source, a.load_id
@@ -511,12 +662,20 @@ def _conservation_check(report: GateReport, con: duckdb.DuckDBPyConnection, live
         "more than once in mart": "select source, source_record_id, count(*) as times from mart group by all "
                                   "having count(*) > 1",
     }
-    try:
-        tally = con.execute(f"""{base}, per_key as (select source, source_record_id, count(*) as n from mart group by all)
-            select count(l.source), count(*) filter (where p.n is null), count(*) filter (where l.source is null),
-                   count(*) filter (where p.n > 1)
-            from live as l full outer join per_key as p
-              on l.source = p.source and l.source_record_id = p.source_record_id""").fetchall()[0]
+    try:  # one aggregation over both key sets (cheaper than two group-bys and a full outer join)
+        tally = con.execute(f"""
+            with keys as (
+                select source, source_record_id, true as is_live, 0 as in_mart from ({live_sql})
+                union all
+                select source, source_record_id, false, 1 from {DOSE_RECONCILIATION_RELATION}
+            ),
+            per_key as (  -- (a null key matches nothing, as in a join)
+                select bool_or(is_live) as is_live, sum(in_mart) as n from keys
+                group by source, source_record_id, (source is null or source_record_id is null) and is_live
+            )
+            select count(*) filter (where is_live), count(*) filter (where is_live and n = 0),
+                   count(*) filter (where not is_live), count(*) filter (where n > 1)
+            from per_key""").fetchall()[0]
         live_n = tally[0]
         counts = dict(zip(parts, tally[1:], strict=True))
         examples = [{"problem": name, **row} for name, q in parts.items() if counts[name]

@@ -148,3 +148,73 @@ def test_conservation_from_staging_ignores_old_versions_and_tombstones(tmp_path:
                       live_dose_keys_sql=LIVE_DOSE_KEYS_FROM_STAGING_SQL)
     conserved = next(c for c in report.checks if c.check == "dose_records_conserved")
     assert conserved.status == "pass" and conserved.total_rows == 24
+
+
+# ------------------------------------------------------------------ raw files validated once
+
+
+def _site_batch_file(wh: Path) -> Path:
+    return table_dir(wh / "raw", "site_batch_rows") / "F01" / ("a" * 64 + ".parquet")
+
+
+def _table_result(report, table: str):
+    return next(t for t in report.tables if t.table == table)
+
+
+def test_raw_gate_reads_only_files_not_validated_by_a_passed_gate(tmp_path: Path) -> None:
+    wh = _raw_lake(tmp_path, quarantined=0)
+    first = run_gate("raw", warehouse_dir=wh, run_id="r1")
+    assert _table_result(first, "site_batch_rows").rows == 3
+
+    again = run_gate("raw", warehouse_dir=wh, run_id="r2")
+    rows = _table_result(again, "site_batch_rows")
+    assert again.passed and rows.rows == 0 and rows.files_unchanged == 2  # the batch file and _empty.parquet
+    assert "2 files unchanged since a passed gate" in again.summary()
+
+    frame = examples.raw_frame("site_batch_rows", 5)  # a new file: only it is read
+    write_parquet_atomic(frame.to_arrow().cast(rows_to_table("site_batch_rows", []).schema),
+                         table_dir(wh / "raw", "site_batch_rows") / "F02" / ("b" * 64 + ".parquet"))
+    assert _table_result(run_gate("raw", warehouse_dir=wh, run_id="r3"), "site_batch_rows").rows == 5
+
+
+def test_a_replaced_raw_file_is_validated_again_and_stays_unvalidated_while_it_fails(tmp_path: Path) -> None:
+    wh = _raw_lake(tmp_path, quarantined=0)
+    run_gate("raw", warehouse_dir=wh, run_id="r1")
+    bad = examples.raw_frame("site_batch_rows", 3).with_columns(_line_number=pl.lit(0, pl.Int32))
+    write_parquet_atomic(bad.to_arrow().cast(rows_to_table("site_batch_rows", []).schema), _site_batch_file(wh))
+
+    for run_id in ("r2", "r3"):  # a failed gate records nothing: the file is read (and fails) again
+        with pytest.raises(GateFailed, match=r"site_batch_rows._line_number: greater_than_or_equal_to\(1\): 3 of 3"):
+            run_gate("raw", warehouse_dir=wh, run_id=run_id)
+
+
+def test_raw_files_are_validated_again_when_the_checks_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wh = _raw_lake(tmp_path, quarantined=0)
+    run_gate("raw", warehouse_dir=wh, run_id="r1")
+    monkeypatch.setattr("vaxclean.gates.checks_version", lambda layer: "other checks")
+    assert _table_result(run_gate("raw", warehouse_dir=wh, run_id="r2"), "site_batch_rows").rows == 3
+
+
+def test_raw_tables_with_checks_across_rows_are_always_read_whole(tmp_path: Path) -> None:
+    from vaxclean.gates import checks_hold_per_file
+    from vaxclean.schemas.raw import RAW_MODELS
+
+    assert not checks_hold_per_file(RAW_MODELS["load_audit"].to_schema())  # unique (source, load_id)
+    assert checks_hold_per_file(RAW_MODELS["site_batch_rows"].to_schema())
+    wh = _raw_lake(tmp_path, quarantined=0)
+    run_gate("raw", warehouse_dir=wh, run_id="r1")
+    audit = table_dir(wh / "raw", "load_audit") / "site_batches" / "L1-again.parquet"  # same load id, another file
+    write_parquet_atomic(rows_to_table("load_audit", [{
+        "load_id": "L1", "source": "site_batches", "target": "site_batch_rows", "received": 100, "loaded": 100,
+        "quarantined": 0, "started_at": NOW, "finished_at": NOW, "status": "loaded", "detail": ""}]), audit)
+    with pytest.raises(GateFailed, match="load_audit: multiple_fields_uniqueness: 2 of 2 rows"):
+        run_gate("raw", warehouse_dir=wh, run_id="r2")
+
+
+def test_marts_gate_records_table_fingerprints(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path)
+    report = run_gate("marts", warehouse_dir=wh, run_id="r1")
+    assert set(examples.MART_EXAMPLES) <= set(report.fingerprints)
+    assert report.fingerprints["dose_reconciliation"].startswith("rows=24 ")
+    saved = json.loads(Path(report.report_path).read_text())
+    assert saved["fingerprints"] == report.fingerprints and saved["checks_version"] == report.checks_version

@@ -1,9 +1,15 @@
 """Publish the marts atomically for BI tools, reviewers and communes.
 
-`publish()` builds the next `published/marts.duckdb` beside the current one, validates it with the
-mart gate, and only then renames it over the published file (`os.replace`, atomic on POSIX). A
-reader that has the old file open keeps reading the old inode; a reader that opens the path sees
-either the old or the new file, never a partial one. Any failure leaves the published file as it was.
+`publish()` builds the next `published/marts.duckdb` beside the current one, validates it, and only
+then renames it over the published file (`os.replace`, atomic on POSIX). A reader that has the old
+file open keeps reading the old inode; a reader that opens the path sees either the old or the new
+file, never a partial one. Any failure leaves the published file as it was.
+
+Validating the copy: when every copied table has the fingerprint (rows, sum of row hashes, column
+types) recorded by this run's passed marts gate under the same checks, the copy holds exactly what
+that gate validated and is not validated a second time. Otherwise the copy must equal the warehouse
+tables it was copied from (else publishing fails: the copy is corrupt) and is validated with the mart
+gate, as a whole.
 
 The published file holds schema `marts` (every table of `marts` in the warehouse) and `ops.run_log`,
 one row per published run, carried over from the previously published file.
@@ -23,13 +29,23 @@ from typing import Any
 import duckdb
 
 from vaxclean.config import settings
-from vaxclean.gates import run_gate
+from vaxclean.gates import (
+    COPY_CHECK,
+    CheckResult,
+    GateReport,
+    checks_version,
+    run_gate,
+    table_fingerprint,
+    write_report,
+)
 from vaxclean.raw.layout import safe_name
 
 logger = logging.getLogger(__name__)
 
 PUBLISHED_DB = "marts.duckdb"
 PARQUET_DIR = "parquet"
+PUBLISHED_REPORT = "published_marts"  # the copy's validation, beside the run's gate reports
+PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1"
 RUN_LOG_DDL = """
 create table ops.run_log (
     run_id varchar not null,
@@ -62,12 +78,16 @@ def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any]) ->
     try:
         t0 = time.perf_counter()
         _remove(tmp)
-        mart_rows = _build(tmp, warehouse_dir / "warehouse.duckdb", target if target.exists() else None,
-                           run_id, run_info)
+        gated = _gated_fingerprints(warehouse_dir, run_id)
+        mart_rows, verified = _build(tmp, warehouse_dir / "warehouse.duckdb", target if target.exists() else None,
+                                     run_id, run_info, gated)
         timings["build_s"] = _since(t0)
         t0 = time.perf_counter()
-        gate = run_gate("marts", warehouse_dir=warehouse_dir, run_id=run_id, database=tmp,
-                        check_conservation=False, report_name="published_marts")
+        if verified and gated:  # the copy is what the marts gate validated: record that, do not validate again
+            gate = _record_verified_copy(warehouse_dir, run_id, tmp, verified, gated[0])
+        else:
+            gate = run_gate("marts", warehouse_dir=warehouse_dir, run_id=run_id, database=tmp,
+                            check_conservation=False, report_name=PUBLISHED_REPORT)
         timings["gate_s"] = _since(t0)
         t0 = time.perf_counter()
         parquet_tmp = _export_parquet(tmp, published_dir / PARQUET_DIR, run_id, list(mart_rows))
@@ -88,6 +108,7 @@ def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any]) ->
         "mart_rows": mart_rows,
         "gate_passed": gate.passed,
         "gate_report": gate.report_path,
+        "validated_by": "fingerprints of the passed marts gate" if verified else "mart gate on the copy",
         "timings": timings,
     }
 
@@ -102,9 +123,27 @@ def _remove(path: Path) -> None:
             p.unlink()
 
 
-def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str,
-           run_info: Mapping[str, Any]) -> dict[str, int]:
-    """Write the new file: the warehouse marts, and ops.run_log (previous rows + this run)."""
+def _gated_fingerprints(warehouse_dir: Path, run_id: str) -> tuple[Path, dict[str, str]] | None:
+    """The table fingerprints of this run's marts gate report if it passed under the current checks."""
+    path = warehouse_dir / "gate_reports" / safe_name(run_id) / "marts.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if (report.get("layer") != "marts" or report.get("passed") is not True or not report.get("fingerprints")
+            or report.get("checks_version") != checks_version("marts")):
+        return None
+    return path, dict(report["fingerprints"])
+
+
+def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, run_info: Mapping[str, Any],
+           gated: tuple[Path, dict[str, str]] | None) -> tuple[dict[str, int], dict[str, str]]:
+    """Write the new file: the warehouse marts, and ops.run_log (previous rows + this run).
+
+    Returns the rows per mart and, when the copy has the fingerprints of the passed marts gate (`gated`),
+    those fingerprints (else {}: the copy must then be validated). Raises CopyMismatch when the copy
+    differs from the warehouse tables.
+    """
     if not warehouse_db.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse_db}")
     cfg = settings()
@@ -114,8 +153,13 @@ def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str,
         con.execute(f"set threads = {int(cfg.duckdb_threads)}")
         con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
         con.execute(f"attach '{_sql_path(warehouse_db)}' as wh (read_only)")
-        db = _quote(con.execute("select current_database()").fetchall()[0][0])
+        catalog = con.execute("select current_database()").fetchall()[0][0]
+        db = _quote(catalog)
         mart_rows = _copy_marts(con, db)
+        copied = {table: table_fingerprint(con, catalog, "marts", table) for table in mart_rows}
+        verified = copied if gated and all(gated[1].get(t) == f for t, f in copied.items()) else {}
+        if not verified:
+            _check_copy(con, copied)
         con.execute("detach wh")
         con.execute(f"create schema {db}.ops")
         con.execute(RUN_LOG_DDL.replace("ops.run_log", f"{db}.ops.run_log"))
@@ -130,7 +174,30 @@ def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str,
         con.execute("checkpoint")
     finally:
         con.close()
-    return mart_rows
+    return mart_rows, verified
+
+
+class CopyMismatch(RuntimeError):
+    """A table of the new file differs from the warehouse table it was copied from."""
+
+
+def _check_copy(con: duckdb.DuckDBPyConnection, copied: Mapping[str, str]) -> None:
+    differs = [t for t, fingerprint in copied.items() if table_fingerprint(con, "wh", "marts", t) != fingerprint]
+    if differs:
+        raise CopyMismatch(f"the copy of marts {', '.join(differs)} differs from the warehouse tables: not published")
+
+
+def _record_verified_copy(warehouse_dir: Path, run_id: str, db: Path, verified: Mapping[str, str],
+                          gate_report: Path) -> GateReport:
+    """Write the copy's validation report: each table has the fingerprint the passed marts gate recorded."""
+    report = GateReport(layer="marts", run_id=run_id, database=str(db), checks_version=checks_version("marts"),
+                        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), fingerprints=dict(verified))
+    rows = sum(int(f.split()[0].removeprefix("rows=")) for f in verified.values())
+    report.checks.append(CheckResult(
+        "marts", COPY_CHECK, "hard", "pass", 0, rows,
+        detail=f"{len(verified)} tables with the fingerprints recorded by {gate_report}"))
+    write_report(report, warehouse_dir / "gate_reports" / safe_name(run_id), PUBLISHED_REPORT)
+    return report
 
 
 def _copy_marts(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, int]:
@@ -143,11 +210,7 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, int]:
     rows: dict[str, int] = {}
     for table in tables:
         con.execute(f'create table {db}.marts."{table}" as select * from wh.marts."{table}"')
-        copied = con.execute(f'select count(*) from {db}.marts."{table}"').fetchall()[0][0]
-        source = con.execute(f'select count(*) from wh.marts."{table}"').fetchall()[0][0]
-        if copied != source:
-            raise RuntimeError(f"marts.{table}: copied {copied} rows of {source}")
-        rows[table] = int(copied)
+        rows[table] = int(con.execute(f'select count(*) from {db}.marts."{table}"').fetchall()[0][0])
     return rows
 
 
@@ -176,7 +239,7 @@ def _export_parquet(db: Path, parquet_dir: Path, run_id: str, marts: list[str]) 
             final = parquet_dir / f"{mart}.parquet"
             tmp = parquet_dir / f".{mart}.parquet.{safe_name(run_id)}.tmp"
             staged[tmp] = final
-            con.execute(f"copy (select * from {catalog}.marts.\"{mart}\") to '{_sql_path(tmp)}' (format parquet, compression zstd)")
+            con.execute(f"copy (select * from {catalog}.marts.\"{mart}\") to '{_sql_path(tmp)}' ({PARQUET_OPTIONS})")
     except BaseException:
         for tmp in staged:
             if tmp.exists():

@@ -129,3 +129,56 @@ def _wait_for(condition, process: subprocess.Popen, timeout: float = 20.0) -> No
         assert process.poll() is None, "reader exited early"
         assert time.monotonic() < deadline, "reader never became ready"
         time.sleep(0.05)
+
+
+def test_a_copy_with_the_fingerprints_of_the_passed_marts_gate_is_not_validated_again(tmp_path: Path) -> None:
+    from vaxclean.gates import run_gate
+
+    expected = _load(tmp_path, 1)
+    gate = run_gate("marts", warehouse_dir=tmp_path, run_id="r1")
+    result = publish(warehouse_dir=tmp_path, run_id="r1", run_info={})
+
+    assert result["validated_by"] == "fingerprints of the passed marts gate"
+    saved = json.loads(Path(result["gate_report"]).read_text())
+    assert saved["passed"] and saved["fingerprints"] == {m: gate.fingerprints[m] for m in MARTS}
+    assert [(c["check"], c["status"]) for c in saved["checks"]] == [("same_as_gated_marts", "pass")]
+    assert "same_as_gated_marts" in Path(result["gate_report"]).with_suffix(".txt").read_text()
+    assert [result["mart_rows"][m] for m in MARTS] == expected
+    # without a gate report of its run, the copy is validated by the mart gate
+    assert publish(warehouse_dir=tmp_path, run_id="r2", run_info={})["validated_by"] == "mart gate on the copy"
+
+
+@pytest.mark.parametrize("gated", [True, False])
+def test_a_corrupted_copy_is_not_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gated: bool) -> None:
+    from vaxclean.gates import run_gate
+    from vaxclean.publish import publisher
+
+    _load(tmp_path, 1)
+    publish(warehouse_dir=tmp_path, run_id="good", run_info={})
+    before = {p: _sha(p) for p in (tmp_path / "published").rglob("*") if p.is_file()}
+    if gated:
+        run_gate("marts", warehouse_dir=tmp_path, run_id="r1")
+    copy_marts = publisher._copy_marts
+
+    def corrupting_copy(con, db):  # a change the mart schemas allow: only a comparison with the source sees it
+        rows = copy_marts(con, db)
+        con.execute(f"update {db}.marts.dose_reconciliation set vaccine_code = 'other' where rowid = 0")
+        return rows
+
+    monkeypatch.setattr(publisher, "_copy_marts", corrupting_copy)
+    with pytest.raises(publisher.CopyMismatch, match="dose_reconciliation differs from the warehouse"):
+        publish(warehouse_dir=tmp_path, run_id="r1", run_info={})
+    assert {p: _sha(p) for p in (tmp_path / "published").rglob("*") if p.is_file()} == before
+
+
+def test_marts_changed_since_their_gate_are_validated_on_the_copy(tmp_path: Path) -> None:
+    from vaxclean.gates import run_gate
+
+    _load(tmp_path, 1)
+    run_gate("marts", warehouse_dir=tmp_path, run_id="r1")
+    marts, sources = examples.consistent_marts(1)
+    marts["dose_reconciliation"] = marts["dose_reconciliation"].with_columns(citizen_id=pl.lit(None, pl.String))
+    examples.write_warehouse(tmp_path / "warehouse.duckdb", {"marts": marts, **sources})
+    with pytest.raises(GateFailed, match="credited_has_citizen_id"):
+        publish(warehouse_dir=tmp_path, run_id="r1", run_info={})
+    assert not (tmp_path / "published" / "marts.duckdb").exists()
