@@ -167,9 +167,10 @@ def build_layer(layer: str, run_id: str) -> dict:
     inputs = raw_fingerprints(raw_dir, watched)
     full_refresh, excluded = _plan(layer, stamp, code, inputs, _warehouse_dir() / "warehouse.duckdb")
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
-    args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious"]
-    if excluded:
-        args += ["--exclude", *excluded]
+    args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious",
+            # dbt unit tests check the models' logic on fixed inputs, not the data: they run in CI
+            # (tests/dbt builds the project with them), not again on every production build
+            "--exclude", "resource_type:unit_test", *excluded]
     if full_refresh:
         args.append("--full-refresh")
     stamp_path.unlink(missing_ok=True)  # a failed build leaves no stamp: the next one is full
