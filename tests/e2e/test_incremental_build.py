@@ -30,10 +30,14 @@ def _extract(scenario: Path, raw: Path, since: dt.datetime, until: dt.datetime, 
             extract_interval(base_url=url, token="t", endpoint=endpoint, since=since, until=until, raw_dir=raw)
 
 
-def _build(run_id: str) -> dict:
-    from vaxclean.build import build_layer
+def _build(run_id: str, *, publish: bool = False) -> dict:
+    from vaxclean.build import build_layer, gate, publish_marts
 
-    return {layer: build_layer(layer, run_id) for layer in ("staging", "marts")}
+    built = {layer: build_layer(layer, run_id) for layer in ("staging", "marts")}
+    if publish:
+        gate("marts", run_id)
+        built["publish"] = publish_marts(run_id, {})
+    return built
 
 
 def _delta(history: Path, out: Path, rng: random.Random) -> dict[str, int]:
@@ -97,7 +101,7 @@ def builds(tmp_path_factory, monkeypatch_module):
     _extract(scenario, raw, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), T0, ("immunizations", "tickets"))
     for loader in (load_site_batches, load_hotline, load_population, load_police_returns):
         loader(scenario, raw)
-    first = _build("first")
+    first = _build("first", publish=True)
 
     counts = _delta(scenario / "platform" / "immunizations.jsonl",
                     base / "delta" / "platform" / "immunizations.jsonl", random.Random(SEED))
@@ -108,7 +112,7 @@ def builds(tmp_path_factory, monkeypatch_module):
     site, week = batch.stem.split("_")[:2]
     batch.with_name(f"{site}_{week}_xuat_2022-12-31.csv").write_bytes(b"".join(lines[:-1]))
     load_site_batches(scenario, raw)
-    incremental = _build("incremental")
+    incremental = _build("incremental", publish=True)
 
     # the same raw layer, built from scratch
     full = base / "full"
@@ -116,7 +120,8 @@ def builds(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("VAXCLEAN_WAREHOUSE_DIR", str(full))
     _build("full")
     return {"first": first, "incremental": incremental, "counts": counts,
-            "incremental_db": warehouse / "warehouse.duckdb", "full_db": full / "warehouse.duckdb"}
+            "incremental_db": warehouse / "warehouse.duckdb", "full_db": full / "warehouse.duckdb",
+            "published_db": warehouse / "published" / "marts.duckdb"}
 
 
 def test_the_second_build_is_incremental(builds):
@@ -158,3 +163,21 @@ def test_the_scopes_were_small_and_the_delta_landed(builds):
     copies = con.execute("select count(*) from marts.dose_reconciliation where source_record_id like 'IMMD%' "
                          "and match_status = 'duplicate'").fetchall()[0][0]
     assert copies > 0
+
+
+def test_the_published_file_is_patched_and_equals_the_marts(builds):
+    assert builds["first"]["publish"]["patched"] is False
+    assert builds["incremental"]["publish"]["patched"] is True
+    assert builds["incremental"]["publish"]["validated_by"] == "fingerprints of the passed marts gate"
+    con = duckdb.connect()
+    con.execute(f"attach '{builds['published_db']}' as pub (read_only)")
+    con.execute(f"attach '{builds['full_db']}' as full_build (read_only)")
+    marts = [r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = 'full_build' "
+                                       "and schema_name = 'marts' order by 1").fetchall()]
+    assert "dose_reconciliation" in marts
+    for table in marts:
+        a, b = f"pub.marts.{table}", f"full_build.marts.{table}"
+        assert con.execute(f"select (select count(*) from (from {a} except all from {b})) "
+                           f"+ (select count(*) from (from {b} except all from {a}))").fetchone()[0] == 0, table
+    runs = [r[0] for r in con.execute("select run_id from pub.ops.run_log order by published_at").fetchall()]
+    assert runs == ["first", "incremental"]

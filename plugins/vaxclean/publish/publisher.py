@@ -11,6 +11,11 @@ that gate validated and is not validated a second time. Otherwise the copy must 
 tables it was copied from (else publishing fails: the copy is corrupt) and is validated with the mart
 gate, as a whole.
 
+After an incremental build (int_dose_builds_planned) the next file starts as a copy of the published
+one: the marts the dose chain builds by scope get only the build's scope replaced, the others are
+copied whole, and the result must have the gate's fingerprints in every table, else (the published
+file was not the previous build's marts) everything is copied as above.
+
 The published file holds schema `marts` (every table of `marts` in the warehouse) and `ops.run_log`,
 one row per published run, carried over from the previously published file.
 """
@@ -21,6 +26,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -79,7 +85,7 @@ def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any]) ->
         t0 = time.perf_counter()
         _remove(tmp)
         gated = _gated_fingerprints(warehouse_dir, run_id)
-        mart_rows, verified = _build(tmp, warehouse_dir / "warehouse.duckdb", target if target.exists() else None,
+        mart_rows, verified, patched = _build(tmp, warehouse_dir / "warehouse.duckdb", target if target.exists() else None,
                                      run_id, run_info, gated)
         timings["build_s"] = _since(t0)
         t0 = time.perf_counter()
@@ -109,6 +115,7 @@ def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any]) ->
         "gate_passed": gate.passed,
         "gate_report": gate.report_path,
         "validated_by": "fingerprints of the passed marts gate" if verified else "mart gate on the copy",
+        "patched": patched,
         "timings": timings,
     }
 
@@ -137,15 +144,21 @@ def _gated_fingerprints(warehouse_dir: Path, run_id: str) -> tuple[Path, dict[st
 
 
 def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, run_info: Mapping[str, Any],
-           gated: tuple[Path, dict[str, str]] | None) -> tuple[dict[str, int], dict[str, str]]:
+           gated: tuple[Path, dict[str, str]] | None) -> tuple[dict[str, int], dict[str, str], bool]:
     """Write the new file: the warehouse marts, and ops.run_log (previous rows + this run).
 
-    Returns the rows per mart and, when the copy has the fingerprints of the passed marts gate (`gated`),
-    those fingerprints (else {}: the copy must then be validated). Raises CopyMismatch when the copy
+    Returns the rows per mart, when the copy has the fingerprints of the passed marts gate (`gated`)
+    those fingerprints (else {}: the copy must then be validated), and whether the previous file was
+    patched (an incremental build) rather than every mart copied. Raises CopyMismatch when the copy
     differs from the warehouse tables.
     """
     if not warehouse_db.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse_db}")
+    if previous is not None and gated and _is_incremental_build(warehouse_db):
+        patched = _patch(tmp, warehouse_db, previous, run_id, run_info, gated[1])
+        if patched is not None:
+            return (*patched, True)
+        _remove(tmp)  # the previous file was not the previous build's: copy everything
     cfg = settings()
     con = duckdb.connect(str(tmp))
     try:
@@ -165,16 +178,96 @@ def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, ru
         con.execute(RUN_LOG_DDL.replace("ops.run_log", f"{db}.ops.run_log"))
         if previous is not None:
             _carry_run_log(con, db, previous, run_id)
-        con.execute(
-            f"insert into {db}.ops.run_log values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, _ts(run_info.get("interval_start")), _ts(run_info.get("interval_end")),
-             _json(run_info.get("counts")), _json(run_info.get("gate_results")), _json(run_info.get("durations")),
-             json.dumps(mart_rows), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
-        )
+        _log_run(con, db, run_id, run_info, mart_rows)
         con.execute("checkpoint")
     finally:
         con.close()
-    return mart_rows, verified
+    return mart_rows, verified, False
+
+
+# Marts the dose chain builds by scope (dbt_project/macros/dose_chain.sql): the rows to replace in the
+# previously published file after an incremental build; every other mart is copied whole.
+_SCOPE = "select dose_record_key from wh.intermediate.int_dose_scopes_sequenced"
+SCOPED_MARTS = {
+    "dose_reconciliation": f"source || '/' || source_record_id in ({_SCOPE})",
+    "commune_worklist": f"source || '/' || source_record_id in ({_SCOPE})",
+    "person_vaccination": (
+        "citizen_id in (select previous_citizen_id from wh.intermediate.int_dose_scopes_sequenced union "
+        "select s.citizen_id from wh.intermediate.int_dose_records_sequenced as s "
+        f"where s.dose_record_key in ({_SCOPE}))"
+    ),
+}
+
+
+def _is_incremental_build(warehouse_db: Path) -> bool:
+    """Whether the warehouse's last dbt build of the dose chain was incremental (int_dose_builds_planned)."""
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+        try:
+            return bool(con.execute(
+                "select coalesce(bool_or(is_incremental), false) from intermediate.int_dose_builds_planned"
+            ).fetchall()[0][0])
+        except duckdb.CatalogException:
+            return False
+
+
+def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info: Mapping[str, Any],
+           gated: Mapping[str, str]) -> tuple[dict[str, int], dict[str, str]] | None:
+    """After an incremental build: the previously published file with the build's scope replaced in the
+    scoped marts and the other marts copied whole. Returns what `_build` returns when every table then has
+    the fingerprint the marts gate recorded, else None (the previous file was not the previous build's
+    marts, e.g. a build whose gate failed in between): the caller copies everything instead."""
+    shutil.copyfile(previous, tmp)
+    cfg = settings()
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set threads = {int(cfg.duckdb_threads)}")
+        con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
+        con.execute(f"attach '{_sql_path(warehouse_db)}' as wh (read_only)")
+        catalog = con.execute("select current_database()").fetchall()[0][0]
+        db = _quote(catalog)
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' order by 1"
+        ).fetchall()]
+        published = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? and schema_name = 'marts'", [catalog]
+        ).fetchall()}
+        for stale in published - set(tables):
+            con.execute(f'drop table {db}.marts."{stale}"')
+        mart_rows: dict[str, int] = {}
+        for table in tables:
+            if table in SCOPED_MARTS and table in published:
+                con.execute(f'delete from {db}.marts."{table}" where {SCOPED_MARTS[table]}')
+                con.execute(f'insert into {db}.marts."{table}" select * from wh.marts."{table}" '
+                            f"where {SCOPED_MARTS[table]}")
+            else:
+                con.execute(f'create or replace table {db}.marts."{table}" as select * from wh.marts."{table}"')
+            mart_rows[table] = int(con.execute(f'select count(*) from {db}.marts."{table}"').fetchall()[0][0])
+        copied = {table: table_fingerprint(con, catalog, "marts", table) for table in mart_rows}
+        if any(gated.get(t) != f for t, f in copied.items()):
+            logger.warning("publish %s: the previously published marts are not the previous build's; copying all",
+                           run_id)
+            return None
+        con.execute("detach wh")
+        con.execute(f"delete from {db}.ops.run_log where run_id = ?", [run_id])
+        _log_run(con, db, run_id, run_info, mart_rows)
+        con.execute("checkpoint")
+    except duckdb.Error as exc:  # e.g. a published file without ops.run_log: copy everything instead
+        logger.warning("publish %s: patching the published marts failed (%s); copying all", run_id, exc)
+        return None
+    finally:
+        con.close()
+    return mart_rows, copied
+
+
+def _log_run(con: duckdb.DuckDBPyConnection, db: str, run_id: str, run_info: Mapping[str, Any],
+             mart_rows: Mapping[str, int]) -> None:
+    con.execute(
+        f"insert into {db}.ops.run_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, _ts(run_info.get("interval_start")), _ts(run_info.get("interval_end")),
+         _json(run_info.get("counts")), _json(run_info.get("gate_results")), _json(run_info.get("durations")),
+         json.dumps(dict(mart_rows)), dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
 
 
 class CopyMismatch(RuntimeError):
