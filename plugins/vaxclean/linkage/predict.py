@@ -89,7 +89,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: s
     sdf_right = db_api.register(right, dataset_display_name="citizens")
     linker = Linker([sdf_left, sdf_right], settings, log_level=logging.WARNING)
     # term frequencies from the population alone: a record's scores do not depend on which other records
-    # are linked in the same run, so an incremental build links only the new records (int_dose_records_linked)
+    # are linked in the same run, so an incremental build links only the new records (int_dose_records_scored)
     for column in tf_columns(model):
         con.execute(f"""
             create or replace table tf_{column} as
