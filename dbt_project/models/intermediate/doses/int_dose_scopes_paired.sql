@@ -14,21 +14,18 @@ matched as (
 ),
 
 {% if dose_chain_is_incremental() %}
-current_keys as (
-    select
-        records.dose_record_key,
-        verified.citizen_id as verified_citizen_id,
-        records.id_candidate,
-        records.name_key,
-        records.date_of_birth
-    from {{ ref('int_dose_records_unioned') }} as records
-    inner join {{ ref('int_dose_records_verified') }} as verified
-        on records.dose_record_key = verified.dose_record_key
-),
-
+-- each table is scanned once for the scope's keys and once for the records sharing them: no join of
+-- the 3.2 M-row tables with each other
 touched_keys as (
-    select verified_citizen_id, id_candidate, name_key, date_of_birth
-    from current_keys semi join matched using (dose_record_key)
+    select
+        verified.citizen_id as verified_citizen_id,
+        null::varchar as id_candidate,
+        null::varchar as name_key,
+        null::date as date_of_birth
+    from {{ ref('int_dose_records_verified') }} as verified semi join matched using (dose_record_key)
+    union all
+    select null, records.id_candidate, records.name_key, records.date_of_birth
+    from {{ ref('int_dose_records_unioned') }} as records semi join matched using (dose_record_key)
     union all
     select verified_citizen_id, id_candidate, name_key, date_of_birth
     from {{ previous_build }} as previous semi join matched using (dose_record_key)
@@ -37,15 +34,15 @@ touched_keys as (
 scope as (
     select dose_record_key from matched
     union
-    select current_keys.dose_record_key from current_keys
-    where current_keys.verified_citizen_id in (select verified_citizen_id from touched_keys)
+    select verified.dose_record_key from {{ ref('int_dose_records_verified') }} as verified
+    where verified.citizen_id in (select verified_citizen_id from touched_keys)
     union
-    select current_keys.dose_record_key from current_keys
-    where current_keys.id_candidate in (select id_candidate from touched_keys)
+    select records.dose_record_key from {{ ref('int_dose_records_unioned') }} as records
+    where records.id_candidate in (select id_candidate from touched_keys)
     union
-    select current_keys.dose_record_key from current_keys
+    select records.dose_record_key from {{ ref('int_dose_records_unioned') }} as records
     semi join touched_keys
-        on current_keys.name_key = touched_keys.name_key and current_keys.date_of_birth = touched_keys.date_of_birth
+        on records.name_key = touched_keys.name_key and records.date_of_birth = touched_keys.date_of_birth
 )
 {% else %}
 scope as (
