@@ -10,6 +10,7 @@
                                    date with R1 (old or new values): duplicate pairs
     int_dose_scopes_sequenced  R4  R2 + the originals of R2 (old and new) + every record of the citizens
                                    of those (old and new): borrowed-identity signals and dose sequences
+    int_dose_scopes_credited       the citizens R4's records are credited to, before or now
 
   The old values come from int_dose_records_sequenced, the last chain model, as the previous build left
   it (read by name, not ref: it is downstream; the scopes are computed before it is updated). Each scoped model deletes its scope's rows
@@ -20,9 +21,23 @@
   --full-refresh (the scopes assume those inputs unchanged).
 -#}
 
+{#- A table of the intermediate schema by name (the chain reads some without ref: see above). -#}
+{% macro dose_chain_relation(identifier) -%}
+    {{ return(api.Relation.create(database=target.database, schema=generate_schema_name('intermediate', none),
+                                  identifier=identifier)) }}
+{%- endmacro %}
+
+
+{#- int_dose_records_sequenced as the previous build left it, or none. -#}
 {% macro dose_chain_state_relation() -%}
-    {{ return(adapter.get_relation(database=target.database, schema=generate_schema_name('intermediate', none),
-                                   identifier='int_dose_records_sequenced')) }}
+    {%- set state = dose_chain_relation('int_dose_records_sequenced') -%}
+    {{ return(adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier)) }}
+{%- endmacro %}
+
+
+{#- `key_sql` is in the scope table `scope` (its column `scope_key`). -#}
+{% macro dose_scope_condition(scope, key_sql='dose_record_key', scope_key='dose_record_key') -%}
+    {{ key_sql }} in (select {{ scope_key }} from {{ scope }})
 {%- endmacro %}
 
 
@@ -40,7 +55,7 @@
             {{ exceptions.raise_compiler_error(
                 this ~ " is incremental but int_dose_records_sequenced is missing: run the marts with --full-refresh") }}
         {%- endif -%}
-        delete from {{ this }} where {{ key_sql }} in (select dose_record_key from {{ scope_model }})
+        delete from {{ this }} where {{ dose_scope_condition(scope_model, key_sql) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -48,28 +63,18 @@
 {#- Inside a scoped model's select: keep the rows of the scope (incremental runs only). -#}
 {% macro in_dose_scope(scope_model, key_sql='dose_record_key') -%}
     {%- if is_incremental() -%}
-        {{ key_sql }} in (select dose_record_key from {{ scope_model }})
+        {{ dose_scope_condition(scope_model, key_sql) }}
     {%- else -%}
         true
     {%- endif -%}
 {%- endmacro %}
 
 
-{#- The citizens whose doses R4 touches: credited before (previous build) or now. -#}
-{% macro dose_scope_citizens() -%}
-    select previous_citizen_id as citizen_id from {{ ref('int_dose_scopes_sequenced') }}
-    where previous_citizen_id is not null
-    union
-    select sequenced.citizen_id from {{ ref('int_dose_records_sequenced') }} as sequenced
-    semi join {{ ref('int_dose_scopes_sequenced') }} as scope on sequenced.dose_record_key = scope.dose_record_key
-    where sequenced.citizen_id is not null
-{%- endmacro %}
-
-
 {#- Pre-hook of a model with one row per citizen: drop the rows of the citizens R4 touches. -#}
 {% macro delete_citizen_scope() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where citizen_id in ({{ dose_scope_citizens() }})
+        delete from {{ this }}
+        where {{ dose_scope_condition(ref('int_dose_scopes_credited'), 'citizen_id', 'citizen_id') }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -95,14 +100,13 @@
         'int_dose_records_sequenced': ('int_dose_scopes_sequenced', 'dose_record_key'),
         'dose_reconciliation': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),
         'commune_worklist': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),
+        'person_vaccination': ('int_dose_scopes_credited', 'citizen_id', 'citizen_id'),
     } -%}
     {%- set identifier = relation.identifier if relation is not string else none -%}
-    {%- if identifier not in scopes and identifier != 'person_vaccination' -%}
+    {%- if identifier not in scopes -%}
         {{ return(base) }}
     {%- endif -%}
-    {%- set intermediate = generate_schema_name('intermediate', none) -%}
-    {%- set plan = api.Relation.create(database=relation.database, schema=intermediate,
-                                       identifier='int_dose_builds_planned') -%}
+    {%- set plan = dose_chain_relation('int_dose_builds_planned') -%}
     {#- read now (the test runs after its model, hence after the plan): a full build gets the plain relation -#}
     {%- if not execute or adapter.get_relation(database=plan.database, schema=plan.schema,
                                                identifier=plan.identifier) is none -%}
@@ -111,24 +115,8 @@
     {%- if not run_query('select coalesce(bool_or(is_incremental), false) from ' ~ plan).columns[0].values()[0] -%}
         {{ return(base) }}
     {%- endif -%}
-    {%- if identifier == 'person_vaccination' -%}
-        {%- set sequenced = api.Relation.create(database=relation.database, schema=intermediate,
-                                                identifier='int_dose_records_sequenced') -%}
-        {%- set scope = api.Relation.create(database=relation.database, schema=intermediate,
-                                            identifier='int_dose_scopes_sequenced') -%}
-        {%- set condition -%}
-            citizen_id in (
-                select previous_citizen_id from {{ scope }}
-                union
-                select sequenced.citizen_id from {{ sequenced }} as sequenced
-                semi join {{ scope }} as scope on sequenced.dose_record_key = scope.dose_record_key
-            )
-        {%- endset -%}
-    {%- else -%}
-        {%- set scope = api.Relation.create(database=relation.database, schema=intermediate,
-                                            identifier=scopes[identifier][0]) -%}
-        {%- set condition = scopes[identifier][1] ~ ' in (select dose_record_key from ' ~ scope ~ ')' -%}
-    {%- endif -%}
+    {%- set scope = scopes[identifier] -%}
+    {%- set condition = dose_scope_condition(dose_chain_relation(scope[0]), *scope[1:]) -%}
     {%- set filtered -%}
         (select * from {{ base }} where {{ condition }}) dbt_scoped
     {%- endset -%}

@@ -159,14 +159,8 @@ def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, ru
         if patched is not None:
             return (*patched, True)
         _remove(tmp)  # the previous file was not the previous build's: copy everything
-    cfg = settings()
-    con = duckdb.connect(str(tmp))
+    con, catalog = _open_next(tmp, warehouse_db)
     try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute(f"set threads = {int(cfg.duckdb_threads)}")
-        con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
-        con.execute(f"attach '{_sql_path(warehouse_db)}' as wh (read_only)")
-        catalog = con.execute("select current_database()").fetchall()[0][0]
         db = _quote(catalog)
         mart_rows = _copy_marts(con, db)
         copied = {table: table_fingerprint(con, catalog, "marts", table) for table in mart_rows}
@@ -191,11 +185,7 @@ _SCOPE = "select dose_record_key from wh.intermediate.int_dose_scopes_sequenced"
 SCOPED_MARTS = {
     "dose_reconciliation": f"source || '/' || source_record_id in ({_SCOPE})",
     "commune_worklist": f"source || '/' || source_record_id in ({_SCOPE})",
-    "person_vaccination": (
-        "citizen_id in (select previous_citizen_id from wh.intermediate.int_dose_scopes_sequenced union "
-        "select s.citizen_id from wh.intermediate.int_dose_records_sequenced as s "
-        f"where s.dose_record_key in ({_SCOPE}))"
-    ),
+    "person_vaccination": "citizen_id in (select citizen_id from wh.intermediate.int_dose_scopes_credited)",
 }
 
 
@@ -217,18 +207,10 @@ def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info:
     the fingerprint the marts gate recorded, else None (the previous file was not the previous build's
     marts, e.g. a build whose gate failed in between): the caller copies everything instead."""
     shutil.copyfile(previous, tmp)
-    cfg = settings()
-    con = duckdb.connect(str(tmp))
+    con, catalog = _open_next(tmp, warehouse_db)
     try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute(f"set threads = {int(cfg.duckdb_threads)}")
-        con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
-        con.execute(f"attach '{_sql_path(warehouse_db)}' as wh (read_only)")
-        catalog = con.execute("select current_database()").fetchall()[0][0]
         db = _quote(catalog)
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' order by 1"
-        ).fetchall()]
+        tables = _warehouse_marts(con)
         published = {r[0] for r in con.execute(
             "select table_name from duckdb_tables() where database_name = ? and schema_name = 'marts'", [catalog]
         ).fetchall()}
@@ -293,10 +275,26 @@ def _record_verified_copy(warehouse_dir: Path, run_id: str, db: Path, verified: 
     return report
 
 
-def _copy_marts(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, int]:
-    tables = [r[0] for r in con.execute(
+def _open_next(tmp: Path, warehouse_db: Path) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A connection to the next published file (UTC, the configured threads and memory) with the warehouse
+    attached read-only as `wh`; returns it and the file's catalog name."""
+    cfg = settings()
+    con = duckdb.connect(str(tmp))
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set threads = {int(cfg.duckdb_threads)}")
+    con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
+    con.execute(f"attach '{_sql_path(warehouse_db)}' as wh (read_only)")
+    return con, con.execute("select current_database()").fetchall()[0][0]
+
+
+def _warehouse_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' order by 1"
     ).fetchall()]
+
+
+def _copy_marts(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, int]:
+    tables = _warehouse_marts(con)
     if not tables:
         raise RuntimeError("the warehouse has no tables in schema marts: nothing to publish")
     con.execute(f"create schema {db}.marts")

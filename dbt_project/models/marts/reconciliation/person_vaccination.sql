@@ -5,17 +5,16 @@
   Decision 5772/QĐ-BYT); later doses are boosters. Passport eligible: primary series complete.
   Passport signed: every credited dose carries the site's digital signature.
   open_issue_count: distinct issue codes on the citizen's credited doses, informational codes excluded.
-  Incremental by the citizens whose doses scope R4 touches (macros/dose_chain.sql, delete_citizen_scope).
+  Incremental by the citizens whose doses scope R4 touches (int_dose_scopes_credited, macros/dose_chain.sql).
 -#}
--- depends_on: {{ ref('int_dose_scopes_sequenced') }}
--- depends_on: {{ ref('int_dose_records_sequenced') }}
+-- depends_on: {{ ref('int_dose_scopes_credited') }}
 with
 
 doses as (
     select * from {{ ref('dose_reconciliation') }}
     where match_status in ('verified', 'corrected', 'probable')
     {%- if is_incremental() %}
-        and citizen_id in ({{ dose_scope_citizens() }})
+        and {{ dose_scope_condition(ref('int_dose_scopes_credited'), 'citizen_id', 'citizen_id') }}
     {%- endif %}
 ),
 

@@ -1,0 +1,25 @@
+{#-
+  The citizens whose doses scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql) touches: credited
+  before (the previous build) or now. person_vaccination re-derives them; its scoped tests and the
+  published file's patch (vaxclean.publish) read the same list. Empty on a full build.
+-#}
+with
+
+scope as (
+    select * from {{ ref('int_dose_scopes_sequenced') }}
+),
+
+sequenced as (
+    select * from {{ ref('int_dose_records_sequenced') }}
+),
+
+credited as (
+    select previous_citizen_id as citizen_id from scope
+    where previous_citizen_id is not null
+    union
+    select sequenced.citizen_id from sequenced
+    semi join scope on sequenced.dose_record_key = scope.dose_record_key
+    where sequenced.citizen_id is not null
+)
+
+select citizen_id from credited
