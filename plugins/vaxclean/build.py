@@ -104,15 +104,16 @@ def code_fingerprint(dbt_project_dir: Path, layer: str = "staging") -> str:
 
 
 def raw_fingerprints(raw_dir: Path, tables: Iterable[str]) -> dict[str, str]:
-    """Per raw table, a hash of its files' names, sizes and modification times (a load replaces or adds
-    files, never edits one in place: vaxclean.raw.layout.write_parquet_atomic)."""
+    """Per raw table, a hash of its files' names and signatures (vaxclean.raw.layout.file_signature: a load
+    adds files or renames new ones over old ones, never edits one in place)."""
+    from vaxclean.raw.layout import file_signature, table_dir
+
     prints = {}
     for table in sorted(set(tables)):
         digest = hashlib.sha256()
-        root = raw_dir / table
+        root = table_dir(raw_dir, table)
         for path in sorted(root.rglob("*.parquet")) if root.exists() else []:
-            stat = path.stat()
-            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{path.relative_to(root)}\0{file_signature(path)}\n".encode())
         prints[table] = digest.hexdigest()
     return prints
 

@@ -46,7 +46,7 @@ import polars as pl
 from pandera.errors import SchemaErrors, SchemaWarning
 
 from vaxclean.config import settings
-from vaxclean.raw.layout import safe_name, table_dir, table_glob
+from vaxclean.raw.layout import file_signature, safe_name, table_dir, table_glob
 from vaxclean.schemas import _common
 from vaxclean.schemas import marts as mart_schemas
 from vaxclean.schemas import raw as raw_schemas
@@ -554,21 +554,15 @@ def _raw_table(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path
 
 
 def _raw_files(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str) -> dict[str, str]:
-    """The table's Parquet files as its readers see them (DuckDB's glob), each with its `_file_key`."""
+    """The table's Parquet files as its readers see them (DuckDB's glob), each with its `file_signature`."""
     files: dict[str, str] = {}
     for (name,) in con.execute("select file from glob(?) order by file", [table_glob(raw_dir, table)]).fetchall():
         path = Path(name)
         try:
-            files[path.relative_to(raw_dir).as_posix()] = _file_key(path)
+            files[path.relative_to(raw_dir).as_posix()] = file_signature(path)
         except FileNotFoundError:  # removed since the glob: no longer part of the table
             continue
     return files
-
-
-def _file_key(path: Path) -> str:
-    """Size, modification and change times, inode: a file rewritten or replaced gets a new key."""
-    st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def _load_validated_files(registry: Path, version: str) -> dict[str, str]:

@@ -181,6 +181,13 @@ def table_glob(raw_dir: Path, table: str) -> str:
     return str(table_dir(raw_dir, table) / "**" / "*.parquet")
 
 
+def file_signature(path: Path) -> str:
+    """Size, modification and change times, inode: a raw file rewritten or replaced (write_parquet_atomic
+    renames a new file over it) gets a new signature."""
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
 def init_raw(raw_dir: Path) -> None:
     """Create every table directory with its `_empty.parquet`; cheap and idempotent."""
     for table in RAW_TABLES.values():
