@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,6 +92,24 @@ STAGING_INPUTS: dict[str, tuple[str, ...]] = {
 CHAIN_FULL_REFRESH_INPUTS = ("population",)
 
 
+def build_stamp_path(warehouse_dir: Path, layer: str) -> Path:
+    """Where a layer's last successful dbt build recorded what it built from (`build_layer`)."""
+    return Path(warehouse_dir) / "dbt" / f"{layer}_inputs.json"
+
+
+def read_build_stamp(warehouse_dir: Path, layer: str) -> dict:
+    """The stamp of the layer's last successful build ({} when there is none: the next build is full).
+
+    Keys: code and inputs (fingerprints), run_id, build_id (unique per build), previous_build_id (the
+    build whose tables an incremental build started from; null after a full refresh), full_refresh,
+    excluded (staging models not rebuilt).
+    """
+    try:
+        return json.loads(build_stamp_path(warehouse_dir, layer).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def code_fingerprint(dbt_project_dir: Path, layer: str = "staging") -> str:
     """SHA-256 over the files that decide how a layer's incremental models compute their rows."""
     digest = hashlib.sha256()
@@ -160,8 +179,8 @@ def build_layer(layer: str, run_id: str) -> dict:
     raw_dir = settings().raw_dir
     init_raw(raw_dir)
     started = time.monotonic()
-    stamp_path = _warehouse_dir() / "dbt" / f"{layer}_inputs.json"
-    stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+    stamp_path = build_stamp_path(_warehouse_dir(), layer)
+    stamp = read_build_stamp(_warehouse_dir(), layer)
     code = code_fingerprint(DBT_PROJECT_DIR, layer)
     watched = ([t for tables in STAGING_INPUTS.values() for t in tables] if layer == "staging"
                else list(CHAIN_FULL_REFRESH_INPUTS))
@@ -177,7 +196,12 @@ def build_layer(layer: str, run_id: str) -> dict:
     stamp_path.unlink(missing_ok=True)  # a failed build leaves no stamp: the next one is full
     result = run_dbt(args, warehouse_dir=_warehouse_dir())
     stamp_path.parent.mkdir(parents=True, exist_ok=True)
-    stamp_path.write_text(json.dumps({"code": code, "inputs": inputs, "run_id": run_id}, indent=1))
+    # the gates read the build ids: a build that started from the tables a passed gate validated needs
+    # only the rows it re-derived validated (vaxclean.gates)
+    stamp_path.write_text(json.dumps({
+        "code": code, "inputs": inputs, "run_id": run_id, "build_id": uuid.uuid4().hex,
+        "previous_build_id": None if full_refresh else stamp.get("build_id"),
+        "full_refresh": full_refresh, "excluded": excluded}, indent=1))
     result["full_refresh"] = full_refresh
     result["excluded"] = excluded
     result["seconds"] = round(time.monotonic() - started, 3)

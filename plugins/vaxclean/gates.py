@@ -16,6 +16,11 @@ What a gate reads, to stay cheap at province scale without dropping a check:
   only from the Parquet files that no earlier *passed* raw gate validated with the same checks. Those
   are listed in `<warehouse>/gate_reports/raw_files_validated.json`, keyed by path, size, mtime, ctime
   and inode: a replaced file (same name, new content) is read again. Other tables are read whole;
+- staging/marts after an incremental build that started from the tables the layer's last passed gate
+  validated (the build stamps' build ids, `<warehouse>/gate_reports/<layer>_validated.json`): only the
+  rows the build re-derived (`gate_scope`): the platform records extracted since that gate, the staging
+  models the build did not skip, the dose chain's scope in the scoped marts; the soft (share) checks
+  still see whole columns, the small marts are read whole;
 - marts: the report records each table's fingerprint (rows + a sum of row hashes + column types), so
   that publishing can verify that its copy holds exactly what this gate validated.
 """
@@ -63,6 +68,8 @@ EXAMPLES_PER_CHECK = 3
 COPY_CHECK = "same_as_gated_marts"  # publish: the copy has the fingerprints of the passed marts gate
 CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", "quarantine_share_per_load", COPY_CHECK)
 RAW_VALIDATED_FILES = "raw_files_validated.json"  # under <warehouse>/gate_reports/
+VALIDATED_BUILD = "{layer}_validated.json"  # under <warehouse>/gate_reports/: the build a passed gate validated
+PLATFORM_STAGING = "stg_platform__immunizations"  # re-derived rows: last_extracted_at after the gate's watermark
 # Built-in pandera checks that hold value by value: rows that passed them keep passing whatever rows join them.
 VALUE_CHECKS = frozenset({
     "equal_to", "not_equal_to", "greater_than", "greater_than_or_equal_to", "less_than", "less_than_or_equal_to",
@@ -122,6 +129,7 @@ class TableResult:
     read_s: float
     validate_s: float
     files_unchanged: int = 0  # raw: files validated by an earlier passed gate, not read again
+    table_rows: int | None = None  # incremental gate: rows of the table when only `rows` were read (its scope)
 
 
 @dataclass
@@ -137,6 +145,7 @@ class GateReport:
     timings: dict[str, float] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)  # marts: table -> table_fingerprint()
     checks_version: str = ""
+    scope: str = ""  # incremental gate: whose validated tables the rows not read are (gate_scope)
     report_path: str | None = None
 
     @property
@@ -162,9 +171,13 @@ class GateReport:
         """A readable summary for task logs: tables, failures and warnings with masked examples."""
         verdict = "PASSED" if self.passed else f"FAILED ({len(self.failures)} failing checks)"
         lines = [f"Gate '{self.layer}' run {self.run_id}: {verdict} in {self.timings.get('total_s', 0.0):.2f} s"]
+        if self.scope:
+            lines.append(f"  incremental: {self.scope}")
         for t in self.tables:
             bad = sum(c.status == "fail" for c in self.checks if c.table == t.table)
             unchanged = f"  ({t.files_unchanged:,} files unchanged since a passed gate)" if t.files_unchanged else ""
+            if t.table_rows is not None:
+                unchanged = f"  (the rows re-derived, of {t.table_rows:,})"
             lines.append(
                 f"  {t.table:<36} {t.rows:>10,} rows  {t.hard_checks} hard + {t.soft_checks} soft checks  "
                 f"read {t.read_s:.2f} s  validate {t.validate_s:.2f} s  {'FAIL' if bad else 'ok'}{unchanged}"
@@ -238,20 +251,33 @@ def run_gate(
     )
     registry = warehouse_dir / "gate_reports" / RAW_VALIDATED_FILES
     validated_files: dict[str, str] = {}
+    validated: dict[str, Any] | None = None
     if layer == "raw":
         validated_files = _raw_gate(report, warehouse_dir / "raw", interval_start, interval_end,
                                     _load_validated_files(registry, report.checks_version))
     else:
         models, keys = (STAGING_MODELS, STAGING_KEYS) if layer == "staging" else (MART_MODELS, _mart_keys())
+        # the warehouse itself (not a copy being published) after an incremental build: its re-derived rows
+        of_warehouse = database is None
         with _connect(db_path) as con:
-            _schema_gate(report, con, layer, models, keys, fingerprint=layer == "marts")
+            scope = gate_scope(layer, warehouse_dir, con, report.checks_version) if of_warehouse else None
+            report.scope = scope.describe() if scope else ""
+            _schema_gate(report, con, layer, models, keys, fingerprint=layer == "marts", scope=scope)
             if layer == "marts" and check_conservation:
-                _conservation_check(report, con, live_dose_keys_sql or LIVE_DOSE_KEYS_SQL)
+                _conservation_check(report, con, live_dose_keys_sql or LIVE_DOSE_KEYS_SQL,
+                                    scope.rows.get(DOSE_RECONCILIATION_RELATION.split(".")[1]) if scope else None)
+            validated = _validated_state(layer, warehouse_dir, con, report.checks_version) if of_warehouse else None
     report.timings["total_s"] = round(time.perf_counter() - started, 3)
     target_dir = Path(report_dir) if report_dir else warehouse_dir / "gate_reports" / safe_name(run_id)
     write_report(report, target_dir, report_name or layer)
     if layer == "raw" and report.passed:
         _save_validated_files(registry, report.checks_version, validated_files)
+    if validated is not None:  # the next incremental build's gate reads only what it re-derives
+        path = warehouse_dir / "gate_reports" / VALIDATED_BUILD.format(layer=layer)
+        if report.passed:
+            _write_atomic(path, json.dumps(validated | {"run_id": run_id}, indent=1, default=str))
+        else:
+            path.unlink(missing_ok=True)
     logger.info("%s", report.summary())
     if raise_on_failure and not report.passed:
         raise GateFailed(report)
@@ -272,6 +298,81 @@ def checks_version(layer: str) -> str:
     for module in (sys.modules[__name__], _common, modules[layer]):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class GateScope:
+    """What a gate reads after an incremental build that started from the tables the layer's last passed
+    gate validated: of the tables in `rows` only the rows the build re-derived (an SQL condition), none of
+    the tables in `skipped` (the build did not touch them), the other tables whole."""
+
+    since_build: str
+    rows: dict[str, str]
+    skipped: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        parts = [f"rows re-derived in {', '.join(sorted(self.rows))}"] if self.rows else []
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} tables not rebuilt ({', '.join(sorted(self.skipped))})")
+        return f"{'; '.join(parts) or 'whole tables'}; the rest passed the gate of build {self.since_build}"
+
+
+def scoped_mart_rows(catalog: str | None = None) -> dict[str, str]:
+    """The marts the dose chain builds by scope (dbt_project/macros/dose_chain.sql), each with the condition
+    selecting the rows its last build re-derived; `catalog`: the warehouse's name where it is attached."""
+    db = f"{_q(catalog)}." if catalog else ""
+    records = f"source || '/' || source_record_id in (select dose_record_key from {db}intermediate.int_dose_scopes_sequenced)"
+    return {
+        "dose_reconciliation": records,
+        "commune_worklist": records,
+        "person_vaccination": f"citizen_id in (select citizen_id from {db}intermediate.int_dose_scopes_credited)",
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def gate_scope(layer: str, warehouse_dir: Path, con: duckdb.DuckDBPyConnection, version: str) -> GateScope | None:
+    """The rows to validate when the layer's last build was incremental and started from the very tables the
+    layer's last passed gate validated under the same checks (build ids: vaxclean.build stamps); else None
+    (validate everything). The rows outside the scope are then unchanged: an incremental build deletes
+    and inserts only its scope's rows (the dose chain's scopes, the changed platform records)."""
+    from vaxclean.build import read_build_stamp  # light: no dbt
+
+    stamp = read_build_stamp(warehouse_dir, layer)
+    validated = _read_json(warehouse_dir / "gate_reports" / VALIDATED_BUILD.format(layer=layer))
+    previous = stamp.get("previous_build_id")
+    if (stamp.get("full_refresh", True) or not previous or validated.get("build_id") != previous
+            or validated.get("checks_version") != version):
+        return None
+    if layer == "marts":
+        return GateScope(previous, scoped_mart_rows())
+    watermark = validated.get("watermarks", {}).get(PLATFORM_STAGING)
+    if watermark is None:
+        return None
+    return GateScope(previous, {PLATFORM_STAGING: f"last_extracted_at > '{watermark}'::timestamp"},
+                     frozenset(m for m in stamp.get("excluded", ()) if m in STAGING_MODELS))
+
+
+def _validated_state(layer: str, warehouse_dir: Path, con: duckdb.DuckDBPyConnection, version: str) -> dict[str, Any]:
+    """What a passing gate records for the next one (`gate_scope`): the build it validated, and for staging
+    the newest platform extraction it saw."""
+    from vaxclean.build import read_build_stamp
+
+    state: dict[str, Any] = {"build_id": read_build_stamp(warehouse_dir, layer).get("build_id"),
+                             "checks_version": version}
+    if layer == "staging":
+        try:
+            (newest,) = con.execute(f"select max(last_extracted_at)::varchar from staging.{PLATFORM_STAGING}").fetchall()[0]
+        except duckdb.Error:
+            newest = None
+        state["watermarks"] = {PLATFORM_STAGING: newest} if newest is not None else {}
+    return state
 
 
 def table_fingerprint(con: duckdb.DuckDBPyConnection, catalog: str, db_schema: str, table: str) -> str:
@@ -339,10 +440,13 @@ def _schema_gate(
     keys: dict[str, tuple[str, ...]],
     *,
     fingerprint: bool = False,
+    scope: GateScope | None = None,
 ) -> None:
     """Validate each model's table, reading only the columns the model declares (and the report's).
 
-    With `fingerprint`, record the fingerprint of every table of the schema (validated or not).
+    With `scope`, read only the rows it names (the soft checks, shares of a whole table, still see their
+    columns whole) and skip the tables it skips. With `fingerprint`, record the fingerprint of every
+    table of the schema (validated or not).
     """
     catalog = con.execute("select current_database()").fetchall()[0][0]
     present: dict[str, list[str]] = {}
@@ -356,14 +460,28 @@ def _schema_gate(
             report.checks.append(CheckResult(table, "table_exists", "hard", "fail", 0, 0,
                                              detail=f"{db_schema}.{table} is missing"))
             continue
+        if scope and table in scope.skipped:
+            continue
         key = keys.get(table, ())
         wanted = {*model.to_schema().columns, *key, *(c for cols in CHECK_COLUMNS.values() for c in cols)}
         columns = [c for c in present[table] if c in wanted] or ["*"]  # none declared: the structure fails
+        relation = f"{_q(catalog)}.{_q(db_schema)}.{_q(table)}"
+        select = f"select {', '.join(c if c == '*' else _q(c) for c in columns)} from {relation}"
         t0 = time.perf_counter()
-        frame = con.sql(f"select {', '.join(c if c == '*' else _q(c) for c in columns)} "
-                        f"from {_q(catalog)}.{_q(db_schema)}.{_q(table)}").pl()
+        condition = scope.rows.get(table) if scope else None
+        frame = con.sql(f"{select} where {condition}" if condition else select).pl()
+        soft_frame, table_rows = None, None
+        if condition:
+            _, soft = split_soft_checks(model.to_schema())
+            soft_columns = [c for c in dict.fromkeys([*key, *(c for c, _ in soft if c)]) if c in present[table]]
+            if any(c is None for c, _ in soft):  # a table-wide soft check: every declared column
+                soft_columns = [c for c in columns if c != "*"]
+            if soft:
+                soft_frame = con.sql(f"select {', '.join(_q(c) for c in soft_columns)} from {relation}").pl()
+            table_rows = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
         read_s = time.perf_counter() - t0
-        validate_frame(report, table, model, frame, key, read_s=read_s)
+        validate_frame(report, table, model, frame, key, read_s=read_s, soft_frame=soft_frame)
+        report.tables[-1].table_rows = table_rows
     if fingerprint:
         t0 = time.perf_counter()
         report.fingerprints = {table: table_fingerprint(con, catalog, db_schema, table) for table in sorted(present)}
@@ -391,11 +509,13 @@ def validate_frame(
     *,
     read_s: float = 0.0,
     data_frame: pl.DataFrame | None = None,
+    soft_frame: pl.DataFrame | None = None,
 ) -> None:
     """Validate a frame with a model's hard checks (lazy) and soft checks; add results to the report.
 
     `data_frame`, when given, is validated for data while `frame` (possibly empty) is validated for
-    structure only: the raw gate uses it to avoid reading large payload columns.
+    structure only: the raw gate uses it to avoid reading large payload columns. `soft_frame`, when
+    given, is what the soft checks see (the whole table's columns when `frame` holds only some rows).
     """
     t0 = time.perf_counter()
     hard, soft = split_soft_checks(model.to_schema())
@@ -405,12 +525,12 @@ def validate_frame(
         data_schema = hard.select_columns([c for c in data_frame.columns if c in hard.columns])
         seen = {(r.column, r.check) for r in results}
         results += [r for r in _hard_results(table, data_schema, data_frame, key) if (r.column, r.check) not in seen]
-    checked = data_frame if data_frame is not None else frame
+    checked = soft_frame if soft_frame is not None else data_frame if data_frame is not None else frame
     results += [_soft_result(table, column, check, checked, key) for column, check in soft
                 if column is None or column in checked.columns]
     report.checks.extend(results)
     report.tables.append(TableResult(
-        table=table, schema=model.__name__, rows=checked.height, hard_checks=_hard_check_count(hard),
+        table=table, schema=model.__name__, rows=(data_frame if data_frame is not None else frame).height, hard_checks=_hard_check_count(hard),
         soft_checks=len(soft),
         read_s=round(read_s, 3), validate_s=round(time.perf_counter() - t0, 3),
     ))
@@ -643,12 +763,18 @@ def _load_examples(loads: pl.DataFrame) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------ conservation
 
 
-def _conservation_check(report: GateReport, con: duckdb.DuckDBPyConnection, live_sql: str) -> None:
-    """Every live received dose record appears exactly once in marts.dose_reconciliation."""
+def _conservation_check(report: GateReport, con: duckdb.DuckDBPyConnection, live_sql: str,
+                        scope: str | None = None) -> None:
+    """Every live received dose record appears exactly once in marts.dose_reconciliation; with `scope` (a
+    condition on source, source_record_id), among the records it selects (an incremental build)."""
     t0 = time.perf_counter()
+    mart_sql = f"select source, source_record_id from {DOSE_RECONCILIATION_RELATION}"
+    if scope:
+        live_sql = f"select source, source_record_id from ({live_sql}) where {scope}"
+        mart_sql += f" where {scope}"
     base = f"""
         with live as (select distinct source, source_record_id from ({live_sql})),
-        mart as (select source, source_record_id from {DOSE_RECONCILIATION_RELATION})
+        mart as ({mart_sql})
     """
     parts = {
         "missing from mart": "select * from live anti join mart using (source, source_record_id)",
@@ -661,7 +787,7 @@ def _conservation_check(report: GateReport, con: duckdb.DuckDBPyConnection, live
             with keys as (
                 select source, source_record_id, true as is_live, 0 as in_mart from ({live_sql})
                 union all
-                select source, source_record_id, false, 1 from {DOSE_RECONCILIATION_RELATION}
+                select source, source_record_id, false, 1 from ({mart_sql})
             ),
             per_key as (  -- (a null key matches nothing, as in a join)
                 select bool_or(is_live) as is_live, sum(in_mart) as n from keys

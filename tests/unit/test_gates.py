@@ -218,3 +218,108 @@ def test_marts_gate_records_table_fingerprints(tmp_path: Path) -> None:
     assert report.fingerprints["dose_reconciliation"].startswith("rows=24 ")
     saved = json.loads(Path(report.report_path).read_text())
     assert saved["fingerprints"] == report.fingerprints and saved["checks_version"] == report.checks_version
+
+
+def _stamp(wh: Path, layer: str, build_id: str, previous: str | None = None, excluded: tuple[str, ...] = ()) -> None:
+    """What vaxclean.build.build_layer records after a successful build of a layer."""
+    from vaxclean.build import build_stamp_path
+
+    path = build_stamp_path(wh, layer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"build_id": build_id, "previous_build_id": previous,
+                                "full_refresh": previous is None, "excluded": list(excluded)}))
+
+
+def _dose_scope(wh: Path, records: list[tuple[str, str]], citizens: list[str]) -> None:
+    import duckdb
+
+    with duckdb.connect(str(wh / "warehouse.duckdb")) as con:
+        con.execute("create or replace table intermediate.int_dose_scopes_sequenced (dose_record_key varchar)")
+        for source, record in records:
+            con.execute("insert into intermediate.int_dose_scopes_sequenced values (?)", [f"{source}/{record}"])
+        con.execute("create or replace table intermediate.int_dose_scopes_credited (citizen_id varchar)")
+        for citizen in citizens:
+            con.execute("insert into intermediate.int_dose_scopes_credited values (?)", [citizen])
+
+
+def _break_credited(doses: pl.DataFrame, rows: pl.Expr) -> pl.DataFrame:
+    """Credited rows without a citizen (a hard failure) where `rows` holds."""
+    credited = pl.col("match_status").is_in(["verified", "corrected", "probable"])
+    return doses.with_columns(citizen_id=pl.when(credited & rows).then(None).otherwise(pl.col("citizen_id")))
+
+
+def test_marts_gate_after_an_incremental_build_reads_the_rows_it_rederived(tmp_path: Path) -> None:
+    import duckdb
+
+    wh = _warehouse(tmp_path)
+    _stamp(wh, "marts", "b1")
+    assert not run_gate("marts", warehouse_dir=wh, run_id="r1").scope  # a full build: everything read
+    validated = json.loads((wh / "gate_reports" / "marts_validated.json").read_text())
+    assert validated["build_id"] == "b1" and validated["run_id"] == "r1"
+
+    # the next build started from b1's tables and re-derived two dose records and one citizen
+    with duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True) as con:
+        doses = con.sql("select * from marts.dose_reconciliation").pl()
+        credited = doses.filter(pl.col("match_status").is_in(["verified", "corrected", "probable"]))
+        citizen = con.execute("select citizen_id from marts.person_vaccination limit 1").fetchall()[0][0]
+    picked = credited.head(2).select("source", "source_record_id").rows()
+    _dose_scope(wh, picked, [citizen])
+    _stamp(wh, "marts", "b2", previous="b1")
+    report = run_gate("marts", warehouse_dir=wh, run_id="r2")
+    assert "passed the gate of build b1" in report.scope
+    assert _table_result(report, "dose_reconciliation").rows == 2
+    assert _table_result(report, "dose_reconciliation").table_rows == 24
+    assert _table_result(report, "person_vaccination").rows == 1
+    assert _table_result(report, "kpi_commune_daily").table_rows is None  # rebuilt whole: read whole
+    conserved = next(c for c in report.checks if c.check == "dose_records_conserved")
+    assert conserved.status == "pass" and conserved.total_rows == 2
+
+    # a bad row the build re-derived fails the gate, and the next gate reads everything again
+    in_scope = pl.struct("source", "source_record_id").is_in([{"source": s, "source_record_id": r} for s, r in picked[:1]])
+    examples.write_warehouse(wh / "warehouse.duckdb", {"marts": {"dose_reconciliation": _break_credited(doses, in_scope)}})
+    _stamp(wh, "marts", "b3", previous="b2")
+    with pytest.raises(GateFailed, match="credited_has_citizen_id: 1 of 2 rows"):
+        run_gate("marts", warehouse_dir=wh, run_id="r3")
+    assert not (wh / "gate_reports" / "marts_validated.json").exists()
+    _stamp(wh, "marts", "b4", previous="b3")
+    report = run_gate("marts", warehouse_dir=wh, run_id="r4", raise_on_failure=False)
+    assert not report.scope and _table_result(report, "dose_reconciliation").rows == 24
+
+
+def test_marts_gate_reads_everything_unless_the_build_started_from_the_validated_tables(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path)
+    _stamp(wh, "marts", "b1")
+    run_gate("marts", warehouse_dir=wh, run_id="r1")
+    _dose_scope(wh, [], [])
+    _stamp(wh, "marts", "b3", previous="b2")  # b2 was built (and maybe broken) but never passed a gate
+    assert not run_gate("marts", warehouse_dir=wh, run_id="r3").scope
+    _stamp(wh, "marts", "b4", previous="b3")
+    report = run_gate("marts", warehouse_dir=wh, run_id="r4")  # b3 passed just now
+    assert report.scope and _table_result(report, "dose_reconciliation").rows == 0
+
+
+def test_staging_gate_after_an_incremental_build_reads_the_new_platform_rows_and_the_rebuilt_tables(
+        tmp_path: Path) -> None:
+    base = examples.staging_frames()["stg_platform__immunizations"]
+    old = pl.concat([base] * 50).with_columns(source_record_id=pl.format("P{}", pl.int_range(pl.len())),
+                                              last_extracted_at=pl.lit(dt.datetime(2022, 1, 5, 10, 0)))
+    wh = _warehouse(tmp_path, staging={"stg_platform__immunizations": old})
+    _stamp(wh, "staging", "s1")
+    run_gate("staging", warehouse_dir=wh, run_id="r1")
+    assert json.loads((wh / "gate_reports" / "staging_validated.json").read_text())["watermarks"] == {
+        "stg_platform__immunizations": "2022-01-05 10:00:00"}
+
+    # a record extracted again and a new one; a year-2012 date on one is 1 of 101 rows: a soft warning
+    new = base.with_columns(source_record_id=pl.Series(["P0", "N1"]), last_extracted_at=pl.lit(dt.datetime(2022, 1, 6)),
+                            vaccinated_on=pl.Series([dt.date(2012, 7, 1), dt.date(2021, 9, 1)]))
+    platform = pl.concat([old.filter(pl.col("source_record_id") != "P0"), new])
+    examples.write_warehouse(wh / "warehouse.duckdb", {"staging": {"stg_platform__immunizations": platform}})
+    _stamp(wh, "staging", "s2", previous="s1", excluded=("resource_type:seed", "stg_population__citizens"))
+    report = run_gate("staging", warehouse_dir=wh, run_id="r2")
+    platform_result = _table_result(report, "stg_platform__immunizations")
+    assert platform_result.rows == 2 and platform_result.table_rows == 101
+    assert "stg_population__citizens" not in {t.table for t in report.tables}  # not rebuilt: not read
+    assert "stg_site_batches__batch_rows" in {t.table for t in report.tables}
+    soft = next(c for c in report.checks if c.check == "vaccinated_on_in_campaign"
+                and c.table == "stg_platform__immunizations")
+    assert soft.status == "warn" and (soft.failed_rows, soft.total_rows) == (1, 101)  # shares of the whole table

@@ -41,6 +41,7 @@ from vaxclean.gates import (
     GateReport,
     checks_version,
     run_gate,
+    scoped_mart_rows,
     table_fingerprint,
     write_report,
 )
@@ -181,12 +182,7 @@ def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, ru
 
 # Marts the dose chain builds by scope (dbt_project/macros/dose_chain.sql): the rows to replace in the
 # previously published file after an incremental build; every other mart is copied whole.
-_SCOPE = "select dose_record_key from wh.intermediate.int_dose_scopes_sequenced"
-SCOPED_MARTS = {
-    "dose_reconciliation": f"source || '/' || source_record_id in ({_SCOPE})",
-    "commune_worklist": f"source || '/' || source_record_id in ({_SCOPE})",
-    "person_vaccination": "citizen_id in (select citizen_id from wh.intermediate.int_dose_scopes_credited)",
-}
+SCOPED_MARTS = scoped_mart_rows("wh")
 
 
 def _is_incremental_build(warehouse_db: Path) -> bool:
