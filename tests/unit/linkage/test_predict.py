@@ -88,3 +88,19 @@ def test_twin_with_a_name_typo_has_the_sibling_as_close_second(linked: dict) -> 
 
 def test_records_whose_id_names_a_citizen_of_that_name_are_not_linked(linked: dict) -> None:
     assert "GOOD_ID" not in linked
+
+
+def test_linking_against_the_citizens_sharing_a_blocking_key_gives_the_same_candidates(monkeypatch) -> None:
+    """A few records (an incremental build) are scored against the citizens that share a blocking key with
+    them, with the prior and term frequencies of the whole population: the result is unchanged."""
+    from vaxclean.linkage import predict
+
+    twins = [("TWIN_TYPO", "le van anhh", D(2001, 5, 20), False, "male", "05434", "164", "0911111111", None, None)]
+    records = _records(RECORDS + twins)
+    monkeypatch.setattr(predict, "RESTRICT_SHARE", 0.0)
+    whole = link_records(records, _citizens()).sort_by("dose_record_key")
+    monkeypatch.setattr(predict, "RESTRICT_SHARE", 1.0)
+    restricted = link_records(records, _citizens()).sort_by("dose_record_key")
+    assert whole.num_rows == len(RECORDS) + 1
+    assert restricted.equals(whole)
+    assert len(predict.blocking_keys(predict.load_model())) == 5  # every committed rule is an equi-join
