@@ -233,14 +233,13 @@ def worker_landing(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dbt_node_timings(warehouse: Path) -> list[dict[str, Any]]:
-    """Per-node execution time of the last dbt invocation (run_results.json), slowest first."""
-    path = warehouse / "dbt" / "target" / "run_results.json"
+    """Per-node execution time of the last dbt build (vaxclean.transform.dbt.NODE_TIMINGS), slowest first."""
+    from vaxclean.transform.dbt import NODE_TIMINGS
+
+    path = warehouse / "dbt" / NODE_TIMINGS
     if not path.exists():
         return []
-    results = json.loads(path.read_text()).get("results", [])
-    nodes = [{"node": r["unique_id"].split(".", 1)[1], "seconds": round(r.get("execution_time") or 0, 2),
-              "status": r.get("status")} for r in results]
-    return sorted(nodes, key=lambda n: -n["seconds"])
+    return [{**n, "seconds": round(n["seconds"], 2)} for n in json.loads(path.read_text()).get("nodes", [])]
 
 
 def worker_build(params: dict[str, Any]) -> dict[str, Any]:

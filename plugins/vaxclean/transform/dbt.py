@@ -75,6 +75,9 @@ def _cli_args(args: list[str], warehouse_dir: Path, vars: Mapping[str, Any] | No
     return full
 
 
+NODE_TIMINGS = "node_timings.json"  # under <warehouse>/dbt/: each node of the last run, slowest first
+
+
 def _summarise(command: str, result: Any) -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
@@ -90,6 +93,17 @@ def _summarise(command: str, result: Any) -> dict[str, Any]:
                 "message": " | ".join(line.strip() for line in (node_result.message or "").splitlines() if line.strip())[:600],
             })
     return {"command": command, "nodes": len(node_results), "statuses": dict(statuses), "failures": failures}
+
+
+def _node_timings(result: Any) -> list[dict[str, Any]]:
+    """Per node of a run: its id (without `<type>.`), status and execution seconds, slowest first."""
+    timings = []
+    for node_result in getattr(result, "results", None) or []:
+        node = getattr(node_result, "node", None)
+        timings.append({"node": str(getattr(node, "unique_id", "?")).split(".", 1)[-1],
+                        "status": str(getattr(node_result.status, "value", node_result.status)),
+                        "seconds": round(float(getattr(node_result, "execution_time", 0) or 0), 3)})
+    return sorted(timings, key=lambda n: -n["seconds"])
 
 
 def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -114,6 +128,10 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
         finally:
             _release_warehouse()
     summary = _summarise(command, outcome.result)
+    if "--no-write-json" in args:  # no run_results.json: the node timings alone, for the logs and benchmarks
+        timings = warehouse_dir / "dbt" / NODE_TIMINGS
+        timings.parent.mkdir(parents=True, exist_ok=True)
+        timings.write_text(json.dumps({"command": " ".join(args), "nodes": _node_timings(outcome.result)}, indent=0))
     if not outcome.success:
         message = str(outcome.exception) if outcome.exception else ""
         raise DbtFailure(command, summary["failures"], message)
