@@ -5,7 +5,8 @@
   what the next model reads across records (docs/scaling.md, "Incremental builds"):
 
     int_dose_scopes_changed    R0  records new, changed (received_at) or gone since the last build
-    int_dose_scopes_matched    R1  R0 + the records sharing a phone with R0 (old or new): phone evidence
+    int_dose_scopes_matched    R1  R0 + the records sharing a phone (old or new) with a record of R0 whose
+                                   phone evidence can differ (phone_evidence_hash: new, gone, changed)
     int_dose_scopes_paired     R2  R1 + the records sharing a credited citizen, an ID or a name key + birth
                                    date with R1 (old or new values): duplicate pairs
     int_dose_scopes_sequenced  R4  R2 + the originals of R2 (old and new) + every record of the citizens
@@ -32,6 +33,16 @@
 {% macro dose_chain_state_relation() -%}
     {%- set state = dose_chain_relation('int_dose_records_sequenced') -%}
     {{ return(adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier)) }}
+{%- endmacro %}
+
+
+{#- What a dose record contributes to the phone evidence of int_dose_records_matched (phone_owners: the
+    citizen its ID names when name, birth date and gender agree) is a function of these columns and the
+    population: the records sharing a phone with a record whose hash changed are re-derived (R1). Keep
+    in step with phone_owners / id_evidence there. -#}
+{% macro phone_evidence_hash(alias) -%}
+    hash({{ alias }}.phone, {{ alias }}.id_candidate, {{ alias }}.id_class, {{ alias }}.name_key,
+         {{ alias }}.date_of_birth, {{ alias }}.is_dob_year_only, {{ alias }}.gender)
 {%- endmacro %}
 
 

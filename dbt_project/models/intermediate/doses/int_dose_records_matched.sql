@@ -31,8 +31,9 @@
      (phone_of_other_citizen).
 
   Incremental by scope R1 (int_dose_scopes_matched, macros/dose_chain.sql): a record's row reads the
-  record, the population, its Splink candidates and, through its phone, the records sharing that phone,
-  all of which are in R1 when one of them changed.
+  record, the population, its Splink candidates and, through its phone, the ID evidence of the records
+  sharing that phone (evidence_records: R1 and, on an incremental build, the records outside it that
+  share its phones; their rows are not re-derived: their evidence is unchanged or they are in R1).
 -#}
 {#- One wrong detail that the ID and the other details prove a slip: a birth date a few days or a year
     off, the wrong gender (the 12-digit ID's century/gender digit is the citizen's), or a name one or two
@@ -69,6 +70,25 @@ records as (
     where {{ in_dose_scope(ref('int_dose_scopes_matched')) }}
 ),
 
+-- the records whose ID evidence phone_owners reads: R1, and the records sharing its phones
+evidence_records as (
+    select
+        dose_record_key, id_class, id_candidate, name_key, date_of_birth, is_dob_year_only, gender,
+        vaccinated_on, phone, id_birth_year, id_gender
+    from records
+    {%- if is_incremental() %}
+    union all
+    select
+        dose_record_key, id_class, id_candidate, name_key, date_of_birth, is_dob_year_only, gender,
+        vaccinated_on, phone,
+        {{ citizen_id_birth_year('id_candidate') }} as id_birth_year,
+        {{ citizen_id_gender('id_candidate') }} as id_gender
+    from {{ ref('int_dose_records_unioned') }} as sharers
+    where sharers.phone in (select phone from records where phone is not null)
+        and sharers.dose_record_key not in (select dose_record_key from records)
+    {%- endif %}
+),
+
 citizens as (
     select * from {{ ref('stg_population__citizens') }}
 ),
@@ -83,7 +103,7 @@ id_hits as (
         records.dose_record_key,
         citizens.citizen_id,
         case when records.id_class = 'cccd12_lost_zero' then 'id_repaired' else 'id' end as match_method
-    from records
+    from evidence_records as records
     inner join citizens on records.id_candidate = citizens.citizen_id
     where records.id_class in ('cccd12', 'cccd12_lost_zero')
     union all
@@ -91,7 +111,7 @@ id_hits as (
         records.dose_record_key,
         citizens.citizen_id,
         case when records.id_class = 'cmnd9_lost_zero' then 'old_id_repaired' else 'old_id' end as match_method
-    from records
+    from evidence_records as records
     inner join citizens on records.id_candidate = citizens.old_id_number
     where records.id_class in ('cmnd9', 'cmnd9_lost_zero')
 ),
@@ -145,7 +165,7 @@ id_evidence as (
         end as is_id_digits_citizen,
         coalesce(records.vaccinated_on >= citizens.deceased_first_seen_on, false) as is_dose_after_death_seen,
         coalesce(records.vaccinated_on <= citizens.alive_last_seen_on, false) as is_alive_at_dose
-    from records
+    from evidence_records as records
     inner join id_hits_unique on records.dose_record_key = id_hits_unique.dose_record_key
     inner join citizens on id_hits_unique.citizen_id = citizens.citizen_id
 ),
@@ -195,7 +215,7 @@ name_summary as (
 phone_owners as (
     -- phones on doses whose ID, name, birth date and gender agree with the citizen the ID names
     select records.phone, list(distinct id_evidence.citizen_id) as owner_citizen_ids
-    from records
+    from evidence_records as records
     inner join id_evidence on records.dose_record_key = id_evidence.dose_record_key
     where records.phone is not null
         and id_evidence.is_name_agreed and id_evidence.is_dob_agreed and id_evidence.is_gender_agreed

@@ -10,7 +10,7 @@
   (int_dose_records_screened) is not credited: needs_review with suspected_borrowed_identity. A kept
   record is signed when it or one of its duplicates (its re-keyed copy) carries the site's signature.
   It also keeps the keys the next incremental build scopes by: phone, id_candidate, name_key,
-  date_of_birth, verified_citizen_id (before duplicates and screening), original_key (of a duplicate),
+  date_of_birth, phone_evidence_hash (what the record's phone evidence reads), verified_citizen_id (before duplicates and screening), original_key (of a duplicate),
   police_return_hash (the police return applied).
   Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): the scope holds every
   record of each citizen it touches (the sequence is per citizen) and the originals of its duplicates.
@@ -100,6 +100,7 @@ resolved as (
         records.id_candidate,
         records.name_key,
         records.date_of_birth,
+        {{ phone_evidence_hash('records') }} as phone_evidence_hash,
         verified.citizen_id as verified_citizen_id,
         case when deduplicated.is_duplicate
             then deduplicated.duplicate_of_source || '/' || deduplicated.duplicate_of_record_id end as original_key
@@ -186,6 +187,7 @@ final as (
         resolved.id_candidate,
         resolved.name_key,
         resolved.date_of_birth,
+        resolved.phone_evidence_hash,
         resolved.verified_citizen_id,
         resolved.original_key,
         resolved.police_return_hash
