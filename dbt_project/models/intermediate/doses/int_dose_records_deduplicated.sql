@@ -8,7 +8,8 @@
   site batch row before its re-keyed platform copy); then the earliest; the others
   point at it and are never counted (the kept record inherits their signature, int_dose_records_sequenced).
   Incremental by scope R2 (int_dose_scopes_paired, macros/dose_chain.sql): the records of the scope are
-  paired with all records; a record outside it has the same pairs and preferences as before.
+  paired with every record that shares a pairing key with one of them (the others cannot pair); a record
+  outside it has the same pairs and preferences as before.
 -#}
 {{ config(
     materialized='incremental',
@@ -26,8 +27,7 @@ verified as (
     select * from {{ ref('int_dose_records_verified') }}
 ),
 
-all_candidates as (
-    select
+{%- set candidate_columns %}
         records.dose_record_key,
         records.source,
         records.source_record_id,
@@ -39,14 +39,43 @@ all_candidates as (
         records.is_signed,
         records.received_at,
         verified.citizen_id
+{%- endset %}
+{% if is_incremental() %}
+-- the scope's records, and the records that can pair with them (sharing a citizen, an ID or a name key +
+-- birth date): only those are joined and compared (not the 3 M records of the province)
+candidates as (
+    select {{ candidate_columns }}
+    from (select * from records where {{ in_dose_scope(ref('int_dose_scopes_paired')) }}) as records
+    inner join (select * from verified where {{ in_dose_scope(ref('int_dose_scopes_paired')) }}) as verified
+        on records.dose_record_key = verified.dose_record_key
+),
+
+partner_keys as (
+    select dose_record_key from verified where citizen_id in (select citizen_id from candidates)
+    union
+    select dose_record_key from records where id_candidate in (select id_candidate from candidates)
+    union
+    select records.dose_record_key from records
+    semi join candidates on records.name_key = candidates.name_key and records.date_of_birth = candidates.date_of_birth
+),
+
+all_candidates as (
+    select {{ candidate_columns }}
+    from (select * from records where dose_record_key in (select dose_record_key from partner_keys)) as records
+    inner join (select * from verified where dose_record_key in (select dose_record_key from partner_keys)) as verified
+        on records.dose_record_key = verified.dose_record_key
+),
+{% else %}
+all_candidates as (
+    select {{ candidate_columns }}
     from records
     inner join verified on records.dose_record_key = verified.dose_record_key
 ),
 
 candidates as (
     select * from all_candidates
-    where {{ in_dose_scope(ref('int_dose_scopes_paired')) }}
 ),
+{% endif %}
 
 pairs as (
     select a.dose_record_key, b.dose_record_key as other_key
