@@ -91,6 +91,13 @@ STAGING_INPUTS: dict[str, tuple[str, ...]] = {
 # chain would re-derive every record anyway, int_dose_builds_planned; a full refresh does it faster).
 CHAIN_FULL_REFRESH_INPUTS = ("population",)
 
+# Intermediate table models that read only these raw tables' staging (and seeds, which are code): not
+# rebuilt when those did not change since the last successful marts build (their tables and tests stand).
+MARTS_INPUTS: dict[str, tuple[str, ...]] = {
+    "int_complaints_unioned": ("feedback_tickets", "hotline_calls"),
+    "int_complaints_linked": ("feedback_tickets", "hotline_calls", "population"),
+}
+
 
 def build_stamp_path(warehouse_dir: Path, layer: str) -> Path:
     """Where a layer's last successful dbt build recorded what it built from (`build_layer`)."""
@@ -160,7 +167,9 @@ def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_
         # seeds are code (their fingerprint is in `code`): reloaded only with it
         return False, ["resource_type:seed", *unchanged]
     changed = [t for t in CHAIN_FULL_REFRESH_INPUTS if previous.get(t) != inputs[t]]
-    return bool(changed) or not _dose_chain_state_exists(warehouse_db), []
+    if changed or not _dose_chain_state_exists(warehouse_db):
+        return True, []
+    return False, [model for model, tables in MARTS_INPUTS.items() if all(previous.get(t) == inputs[t] for t in tables)]
 
 
 def build_layer(layer: str, run_id: str) -> dict:
@@ -168,7 +177,8 @@ def build_layer(layer: str, run_id: str) -> dict:
 
     Staging: a model whose raw tables did not change since the last successful staging build is skipped
     (the platform model is incremental itself). Marts: the dose chain is incremental by scope
-    (dbt_project/macros/dose_chain.sql) unless the population changed. Either layer
+    (dbt_project/macros/dose_chain.sql) unless the population changed; the complaint linkage
+    (MARTS_INPUTS) is skipped when its sources did not change. Either layer
     is fully refreshed when the code that computes its rows changed (dbt models, macros, seeds, the
     linkage model) or after a failed build (the stamp is written on success only).
     """
@@ -183,7 +193,7 @@ def build_layer(layer: str, run_id: str) -> dict:
     stamp = read_build_stamp(_warehouse_dir(), layer)
     code = code_fingerprint(DBT_PROJECT_DIR, layer)
     watched = ([t for tables in STAGING_INPUTS.values() for t in tables] if layer == "staging"
-               else list(CHAIN_FULL_REFRESH_INPUTS))
+               else [*CHAIN_FULL_REFRESH_INPUTS, *(t for tables in MARTS_INPUTS.values() for t in tables)])
     inputs = raw_fingerprints(raw_dir, watched)
     full_refresh, excluded = _plan(layer, stamp, code, inputs, _warehouse_dir() / "warehouse.duckdb")
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)

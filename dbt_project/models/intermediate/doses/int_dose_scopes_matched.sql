@@ -17,14 +17,16 @@ changed as (
 
 {% if dose_chain_is_incremental() %}
 records as (
-    select dose_record_key, phone, {{ phone_evidence_hash('unioned') }} as phone_evidence_hash
-    from {{ ref('int_dose_records_unioned') }} as unioned
+    select dose_record_key, phone from {{ ref('int_dose_records_unioned') }}
 ),
 
 -- the records of R0 whose contribution to a phone's evidence can have changed, with both phones
 evidence_changed as (
     select now.phone as new_phone, previous.phone as old_phone
-    from (select * from records semi join changed using (dose_record_key)) as now
+    from (
+        select dose_record_key, phone, {{ phone_evidence_hash('unioned') }} as phone_evidence_hash
+        from {{ ref('int_dose_records_unioned') }} as unioned semi join changed using (dose_record_key)
+    ) as now
     full outer join (
         select dose_record_key, phone, phone_evidence_hash
         from {{ previous_build }} semi join changed using (dose_record_key)
