@@ -35,18 +35,21 @@ clock as (
 ),
 
 events as (
-    select commune_code, vaccinated_on as event_on, 1 as doses_received, 0 as doses_credited, 0 as persons_vaccinated,
-        0 as persons_passport_eligible, 0 as persons_passport_signed, 0 as worklist_open, 0 as complaints_open,
-        0 as complaints_sla_breached
+    -- counted per commune and day where they are many (3 M doses, 1 M persons), then summed
+    select commune_code, vaccinated_on as event_on, count(*) as doses_received,
+        count(*) filter (where match_status in ('verified', 'corrected', 'probable')) as doses_credited,
+        0 as persons_vaccinated, 0 as persons_passport_eligible, 0 as persons_passport_signed, 0 as worklist_open,
+        0 as complaints_open, 0 as complaints_sla_breached
     from doses
+    group by 1, 2
     union all
-    select commune_code, vaccinated_on, 0, 1, 0, 0, 0, 0, 0, 0
-    from doses where match_status in ('verified', 'corrected', 'probable')
+    select commune_code, first_dose_on, 0, 0, count(*), 0, 0, 0, 0, 0
+    from persons
+    group by 1, 2
     union all
-    select commune_code, first_dose_on, 0, 0, 1, 0, 0, 0, 0, 0 from persons
-    union all
-    select commune_code, primary_series_completed_on, 0, 0, 0, 1, case when is_passport_signed then 1 else 0 end, 0, 0, 0
+    select commune_code, primary_series_completed_on, 0, 0, 0, count(*), count(*) filter (where is_passport_signed), 0, 0, 0
     from persons where is_passport_eligible
+    group by 1, 2
     union all
     select commune_code, vaccinated_on, 0, 0, 0, 0, 0, 1, 0, 0 from worklist where status = 'open'
     union all
