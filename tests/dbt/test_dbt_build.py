@@ -186,3 +186,19 @@ def test_parse_and_failure_reporting(tmp_path: Path) -> None:
     # no raw lake under this warehouse: the source glob matches nothing and the model fails
     with pytest.raises(DbtFailure, match="stg_platform__immunizations"):
         run_dbt(["run", "--select", "stg_platform__immunizations"], warehouse_dir=tmp_path)
+
+
+def test_primary_key_test_catches_a_duplicate_and_a_null_key(built_warehouse: dict[str, object], tmp_path: Path) -> None:
+    """The dose chain's key test (macros/tests/primary_key.sql) fails on a repeated and on a null key."""
+    import shutil
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(Path(str(built_warehouse["warehouse"])), warehouse)
+    with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
+        con.execute("insert into intermediate.int_dose_records_unioned "
+                    "select * from intermediate.int_dose_records_unioned limit 1")
+        con.execute("insert into intermediate.int_dose_records_unioned "
+                    "select * replace (null as dose_record_key) from intermediate.int_dose_records_unioned limit 1")
+    with pytest.raises(DbtFailure, match="primary_key_int_dose_records_unioned_dose_record_key") as failure:
+        run_dbt(["test", "--select", "int_dose_records_unioned"], warehouse_dir=warehouse, vars={"as_of": fixture.AS_OF})
+    assert "Got 2 results" in str(failure.value)
