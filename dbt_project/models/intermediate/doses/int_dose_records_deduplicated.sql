@@ -7,6 +7,8 @@
   var('duplicate_prefer_signed_platform') (default), the signed platform record, else the original (a
   site batch row before its re-keyed platform copy); then the earliest; the others
   point at it and are never counted (the kept record inherits their signature, int_dose_records_sequenced).
+  A record pairs with its better partner; a group linked through pairs (A-B, B-C but not A-C) keeps one
+  record: every duplicate points at the end of its chain of better partners.
   Incremental by scope R2 (int_dose_scopes_paired, macros/dose_chain.sql): the records of the scope are
   paired with every record that shares a pairing key with one of them (the others cannot pair); a record
   outside it has the same pairs and preferences as before.
@@ -143,17 +145,46 @@ originals as (
     group by pairs.dose_record_key
 ),
 
+-- pairs are not transitive (A-B and B-C one ID typo apart, A-C two): a record's best partner can be a
+-- duplicate itself. Each duplicate points at the end of its chain of originals, the group's kept record
+-- (preferences fall along a chain: it ends). Outside the scope the table holds chains already resolved.
+next_originals as (
+    select dose_record_key, original_key from originals
+    {%- if is_incremental() %}
+    union all
+    -- (the pre-hook removed the scope's rows: these are the others)
+    select dose_record_key, duplicate_of_source || '/' || duplicate_of_record_id
+    from {{ this }}
+    where is_duplicate
+    {%- endif %}
+),
+
+kept as (
+    select dose_record_key, arg_max(original_key, hops) as original_key
+    from (
+        with recursive chain (dose_record_key, original_key, hops) as (
+            select dose_record_key, original_key, 1 from originals
+            union all
+            select chain.dose_record_key, next_originals.original_key, chain.hops + 1
+            from chain
+            inner join next_originals on chain.original_key = next_originals.dose_record_key
+            where chain.hops < 64
+        )
+        select * from chain
+    )
+    group by dose_record_key
+),
+
 final as (
     select
         candidates.dose_record_key,
         candidates.source,
         candidates.source_record_id,
-        originals.original_key is not null as is_duplicate,
-        original.source as duplicate_of_source,
-        original.source_record_id as duplicate_of_record_id
+        kept.original_key is not null as is_duplicate,
+        split_part(kept.original_key, '/', 1) as duplicate_of_source,
+        nullif(substr(kept.original_key, strpos(kept.original_key, '/') + 1), '') as duplicate_of_record_id
     from candidates
-    left join originals on candidates.dose_record_key = originals.dose_record_key
-    left join all_candidates as original on originals.original_key = original.dose_record_key
+    left join kept on candidates.dose_record_key = kept.dose_record_key
 )
 
 select * from final

@@ -1,8 +1,9 @@
 {#-
   R2 of the incremental dose chain (macros/dose_chain.sql): R1 and every record sharing with a record of
   R1, in its new values or in those the previous build saw, one of the keys int_dose_records_deduplicated
-  pairs records by: the credited citizen, the ID, the name key + birth date. A record outside R2 has the
-  same candidate pairs, with the same preferences, as before.
+  pairs records by: the credited citizen, the ID, the name key + birth date; and the records whose kept
+  record (original_key) is one of those. A record outside R2 has the same candidate pairs, with the same
+  preferences, and the same kept record as before.
 -#}
 -- depends_on: {{ ref('int_dose_records_unioned') }}
 -- depends_on: {{ ref('int_dose_records_verified') }}
@@ -43,11 +44,20 @@ scope as (
     select records.dose_record_key from {{ ref('int_dose_records_unioned') }} as records
     semi join touched_keys
         on records.name_key = touched_keys.name_key and records.date_of_birth = touched_keys.date_of_birth
+),
+
+-- a duplicate points at the kept record of its group (the end of its chain of originals): the records
+-- that pointed at a record of the scope are re-derived with it (it may now be a duplicate itself)
+scope_and_followers as (
+    select dose_record_key from scope
+    union
+    select previous.dose_record_key from {{ previous_build }} as previous
+    where previous.original_key in (select dose_record_key from scope)
 )
 {% else %}
-scope as (
+scope_and_followers as (
     select dose_record_key from matched
 )
 {% endif %}
 
-select dose_record_key from scope
+select dose_record_key from scope_and_followers
