@@ -8,7 +8,8 @@
     int_dose_scopes_matched    R1  R0 + the records sharing a phone (old or new) with a record of R0 whose
                                    phone evidence can differ (phone_evidence_hash: new, gone, changed)
     int_dose_scopes_paired     R2  R1 + the records sharing a credited citizen, an ID or a name key + birth
-                                   date with R1 (old or new values): duplicate pairs
+                                   date with R1 (old or new values): duplicate pairs; + the records whose
+                                   kept record (original_key) is one of those
     int_dose_scopes_sequenced  R4  R2 + the originals of R2 (old and new) + every record of the citizens
                                    of those (old and new): borrowed-identity signals and dose sequences
     int_dose_scopes_credited       the citizens R4's records are credited to, before or now
