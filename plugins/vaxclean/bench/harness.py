@@ -398,7 +398,8 @@ def last_updated_at(jsonl: Path) -> datetime:
     return datetime.fromisoformat(newest.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def write_delta(source_jsonl: Path, out_jsonl: Path, *, records: int, start: datetime, seed: int) -> int:
+def write_delta(source_jsonl: Path, out_jsonl: Path, *, records: int, start: datetime, seed: int,
+                new_id_prefix: str = "IMM9") -> int:
     """About `records` platform versions after `start`: 78 % edits, 2 % tombstones, 20 % new records.
 
     Lines are sampled by seeking to random offsets (no full read of a multi-GB file). Edits change the
@@ -430,7 +431,7 @@ def write_delta(source_jsonl: Path, out_jsonl: Path, *, records: int, start: dat
                 if record.get("phone"):
                     record["phone"] = " ".join(str(record["phone"]).split())
             else:
-                record["record_id"] = f"IMM9{len(out):08d}"
+                record["record_id"] = f"{new_id_prefix}{len(out):0{12 - len(new_id_prefix)}d}"
             out.append(record)
     out_jsonl.parent.mkdir(parents=True, exist_ok=True)
     out_jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
@@ -537,20 +538,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     build_s = figures["build_seconds_all"][-1]
 
     if args.delta_records:
-        delta_scenario = run_dir / "delta_scenario"
-        delta_n = write_delta(scenario / "platform" / "immunizations.jsonl",
-                              delta_scenario / "platform" / "immunizations.jsonl",
-                              records=args.delta_records, start=t0, seed=args.seed)
-        t1 = t0 + timedelta(hours=2)
-        delta = run_worker("extract", {"scenario": str(delta_scenario),
-                                       "windows": [["immunizations", t0.isoformat(), t1.isoformat()]]},
-                           run_dir=run_dir, env=env)
-        figures["delta_extraction"] = delta | {"delta_records": delta_n}
-        rows.append(_stage_row("delta.extraction", delta["wall_s"], delta.get("records"), delta["tree_peak_rss_mib"],
-                               None, f"window [T0, T0+2h): {delta_n} edits/new records"))
-        inc = run_worker("build", {"run_id": "bench_incremental", "steps": BUILD_STEPS}, run_dir=run_dir, env=env)
-        figures["incremental"] = inc
-        rows.extend(_build_rows("incremental", inc))
+        _delta_and_incremental(figures, rows, args, run_dir, scenario, env, t0, 0)
     if not args.skip_baselines:
         base = run_worker("baselines", {"scenario": str(scenario)}, run_dir=run_dir, env=env)
         figures["baselines"] = base
@@ -560,6 +548,45 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                        f"× build {fig['seconds'] / build_s:.2f}; f1 {fig.get('f1')}"))
         if "skipped" in base or "error" in base:
             rows.append(_stage_row("baselines", None, None, None, None, base.get("skipped") or base.get("error")))
+    return _finish(figures, rows, args)
+
+
+def _delta_and_incremental(figures: dict[str, Any], rows: list[dict[str, Any]], args: argparse.Namespace,
+                           run_dir: Path, scenario: Path, env: dict[str, str], t0: datetime, window: int) -> None:
+    """Extract delta window `window` ([T0 + 2w h, T0 + 2w + 2 h), seed + w) and time the incremental build."""
+    start, end = t0 + timedelta(hours=2 * window), t0 + timedelta(hours=2 * window + 2)
+    delta_scenario = run_dir / ("delta_scenario" if window == 0 else f"delta_scenario-{window}")
+    delta_n = write_delta(scenario / "platform" / "immunizations.jsonl",
+                          delta_scenario / "platform" / "immunizations.jsonl",
+                          records=args.delta_records, start=start, seed=args.seed + window,
+                          new_id_prefix="IMM9" if window == 0 else f"IMM9{window:02d}")
+    delta = run_worker("extract", {"scenario": str(delta_scenario),
+                                   "windows": [["immunizations", start.isoformat(), end.isoformat()]]},
+                       run_dir=run_dir, env=env)
+    figures["delta_extraction"] = delta | {"delta_records": delta_n, "window": window}
+    rows.append(_stage_row("delta.extraction", delta["wall_s"], delta.get("records"), delta["tree_peak_rss_mib"],
+                           None, f"window [T0+{2 * window}h, T0+{2 * window + 2}h): {delta_n} edits/new records"))
+    inc = run_worker("build", {"run_id": f"bench_incremental_{window}", "steps": BUILD_STEPS}, run_dir=run_dir,
+                     env=env)
+    figures["incremental"] = inc
+    rows.extend(_build_rows("incremental", inc))
+
+
+def replay(args: argparse.Namespace) -> dict[str, Any]:
+    """Another incremental build on the run `--keep-run` left: the next delta window, extracted and built
+    (minutes saved per try when working on the incremental path; the warehouse moves on each time)."""
+    cache = Path(args.cache).resolve()
+    run_dir = cache / f"run-p{args.people}-s{args.seed}"
+    scenario = scenario_dir(cache, args.people, args.seed)
+    if not (run_dir / "warehouse" / "warehouse.duckdb").exists() or not scenario.exists():
+        raise SystemExit(f"--replay needs the run a `--keep-run` benchmark left in {run_dir}")
+    window = 1 + max([0, *(int(p.name.rsplit("-", 1)[1]) for p in run_dir.glob("delta_scenario-*"))])
+    figures: dict[str, Any] = {"people": args.people, "seed": args.seed, "cpus": os.cpu_count(), "replay": window,
+                               "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    rows: list[dict[str, Any]] = []
+    t0 = (last_updated_at(scenario / "platform" / "immunizations.jsonl") + timedelta(hours=1)).replace(
+        minute=0, second=0, microsecond=0)
+    _delta_and_incremental(figures, rows, args, run_dir, scenario, _env(scenario, run_dir / "warehouse"), t0, window)
     return _finish(figures, rows, args)
 
 
@@ -610,11 +637,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delta-records", type=int, default=10_000, help="0: no incremental run")
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--keep-run", action="store_true", help="keep <cache>/run-*/ (raw lake, warehouse)")
+    parser.add_argument("--replay", action="store_true",
+                        help="only another delta + incremental build on the run --keep-run left (kept again)")
     parser.add_argument("--top", type=int, default=8, help="slowest dbt nodes printed per build")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    figures = run(args)
-    if not args.keep_run:
+    figures = replay(args) if args.replay else run(args)
+    if not (args.keep_run or args.replay):
         shutil.rmtree(Path(args.cache).resolve() / f"run-p{args.people}-s{args.seed}", ignore_errors=True)
     failed = any("error" in (figures.get(k) or {}) for k in ("extraction", "landing", "build", "incremental"))
     return 1 if failed else 0

@@ -47,3 +47,18 @@ def test_whole_harness_on_a_tiny_scenario(tmp_path: Path, capsys: pytest.Capture
     assert stages["incremental"]["records"] > stages["build"]["records"]  # the new records were built
     assert not (tmp_path / "run-p1000-s3").exists()  # the run directory is removed unless --keep-run
     assert (tmp_path / "scenario-p1000-s3" / "truth" / "manifest.json").exists()  # the scenario is cached
+
+
+def test_replay_times_another_incremental_build_on_the_kept_run(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["--people", "1000", "--seed", "3", "--cache", str(tmp_path), "--skip-baselines", "--delta-records", "50"]
+    assert main([*common, "--keep-run"]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main([*common, "--replay"]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["replay"] == 1 and set(again["stages"]) >= {"delta.extraction", "incremental"}
+    assert "build" not in again["stages"]  # no full build
+    assert again["stages"]["incremental"]["records"] > first["stages"]["incremental"]["records"]
+    assert (tmp_path / "run-p1000-s3" / "delta_scenario-1").is_dir()  # the run is kept for the next replay
+    assert main([*common, "--replay"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["replay"] == 2
