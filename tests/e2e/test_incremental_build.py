@@ -143,6 +143,10 @@ def test_the_scopes_were_small_and_the_delta_landed(builds):
         "(select count(*) from intermediate.int_dose_scopes_sequenced), "
         "(select count(*) from intermediate.int_dose_records_unioned)").fetchall()[0]
     assert changed >= sum(builds["counts"].values())  # the platform delta + the re-delivered batch
+    # R0's platform part came from the raw versions extracted since the first build's watermark
+    watermark, newest = con.execute("select previous_platform_extracted_until, platform_extracted_until "
+                                    "from intermediate.int_dose_builds_planned").fetchall()[0]
+    assert watermark is not None and newest > watermark
     assert sequenced < records / 2
     copies = con.execute("select count(*) from marts.dose_reconciliation where source_record_id like 'IMMD%' "
                          "and match_status = 'duplicate'").fetchall()[0][0]

@@ -7,6 +7,9 @@
       do not follow a new snapshot: every match can change). Otherwise an incremental dbt run re-derives
       every record (scope = all), which equals a full build; vaxclean.build passes --full-refresh then.
   population_fingerprint: rows + an order-free sum of row hashes of stg_population__citizens.
+  platform_extracted_until: the newest platform extraction staged when this build ran;
+    previous_platform_extracted_until: the previous build's (int_dose_scopes_changed reads the platform
+    records extracted since; null: it compares every record with the previous build).
 -#}
 {%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier)
     if execute else none %}
@@ -15,6 +18,11 @@ with
 population as (
     select count(*) || ':' || coalesce(sum(hash(citizens))::hugeint, 0) as population_fingerprint
     from {{ ref('stg_population__citizens') }} as citizens
+),
+
+platform as (
+    -- the newest platform extraction the staging had when this build ran: the next build's R0 starts there
+    select max(last_extracted_at) as platform_extracted_until from {{ ref('stg_platform__immunizations') }}
 ),
 
 plan as (
@@ -32,8 +40,17 @@ plan as (
     from population
 )
 
+{%- set previous_columns = adapter.get_columns_in_relation(previous) | map(attribute='name') | list
+    if previous is not none else [] %}
 select
-    has_previous_build,
-    has_previous_build and is_population_unchanged as is_incremental,
-    population_fingerprint
+    plan.has_previous_build,
+    plan.has_previous_build and plan.is_population_unchanged as is_incremental,
+    plan.population_fingerprint,
+    platform.platform_extracted_until,
+    {%- if 'platform_extracted_until' in previous_columns and dose_chain_is_incremental() %}
+    (select any_value(platform_extracted_until) from {{ previous }}) as previous_platform_extracted_until
+    {%- else %}
+    null::timestamp as previous_platform_extracted_until
+    {%- endif %}
 from plan
+cross join platform

@@ -100,7 +100,7 @@ resolved as (
         records.id_candidate,
         records.name_key,
         records.date_of_birth,
-        {{ phone_evidence_hash('records') }} as phone_evidence_hash,
+        records.phone_evidence_hash,
         verified.citizen_id as verified_citizen_id,
         case when deduplicated.is_duplicate
             then deduplicated.duplicate_of_source || '/' || deduplicated.duplicate_of_record_id end as original_key

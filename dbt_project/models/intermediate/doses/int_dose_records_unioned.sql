@@ -120,7 +120,9 @@ final as (
         coalesce(vaccines.product_family, 'unknown:' || coalesce(unioned.vaccine_key, '')) as vaccine_family,
         (
             nullif(trim(unioned.date_of_birth_reported), '') is not null and unioned.date_of_birth is null
-        ) as is_dob_unparseable
+        ) as is_dob_unparseable,
+        -- what the record's phone evidence reads (macros/dose_chain.sql): one column for the scope of the next build
+        {{ phone_evidence_hash('unioned') }} as phone_evidence_hash
     from admin_checked as unioned
     left join alias_hits
         on unioned.vaccine_key = alias_hits.vaccine_key

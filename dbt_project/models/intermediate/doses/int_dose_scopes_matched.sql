@@ -24,8 +24,8 @@ records as (
 evidence_changed as (
     select now.phone as new_phone, previous.phone as old_phone
     from (
-        select dose_record_key, phone, {{ phone_evidence_hash('unioned') }} as phone_evidence_hash
-        from {{ ref('int_dose_records_unioned') }} as unioned semi join changed using (dose_record_key)
+        select dose_record_key, phone, phone_evidence_hash
+        from {{ ref('int_dose_records_unioned') }} semi join changed using (dose_record_key)
     ) as now
     full outer join (
         select dose_record_key, phone, phone_evidence_hash
