@@ -259,14 +259,15 @@ def run_gate(
         models, keys = (STAGING_MODELS, STAGING_KEYS) if layer == "staging" else (MART_MODELS, _mart_keys())
         # the warehouse itself (not a copy being published) after an incremental build: its re-derived rows
         of_warehouse = database is None
+        stamp = _build_stamp(warehouse_dir, layer) if of_warehouse else {}
         with _connect(db_path) as con:
-            scope = gate_scope(layer, warehouse_dir, con, report.checks_version) if of_warehouse else None
+            scope = gate_scope(layer, warehouse_dir, stamp, report.checks_version) if of_warehouse else None
             report.scope = scope.describe() if scope else ""
             _schema_gate(report, con, layer, models, keys, fingerprint=layer == "marts", scope=scope)
             if layer == "marts" and check_conservation:
                 _conservation_check(report, con, live_dose_keys_sql or LIVE_DOSE_KEYS_SQL,
-                                    scope.rows.get(DOSE_RECONCILIATION_RELATION.split(".")[1]) if scope else None)
-            validated = _validated_state(layer, warehouse_dir, con, report.checks_version) if of_warehouse else None
+                                    scope.rows.get("dose_reconciliation") if scope else None)
+            validated = _validated_state(layer, con, stamp, report.checks_version) if of_warehouse else None
     report.timings["total_s"] = round(time.perf_counter() - started, 3)
     target_dir = Path(report_dir) if report_dir else warehouse_dir / "gate_reports" / safe_name(run_id)
     write_report(report, target_dir, report_name or layer)
@@ -337,14 +338,18 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def gate_scope(layer: str, warehouse_dir: Path, con: duckdb.DuckDBPyConnection, version: str) -> GateScope | None:
-    """The rows to validate when the layer's last build was incremental and started from the very tables the
-    layer's last passed gate validated under the same checks (build ids: vaxclean.build stamps); else None
-    (validate everything). The rows outside the scope are then unchanged: an incremental build deletes
-    and inserts only its scope's rows (the dose chain's scopes, the changed platform records)."""
-    from vaxclean.build import read_build_stamp  # light: no dbt
+def _build_stamp(warehouse_dir: Path, layer: str) -> dict[str, Any]:
+    """The layer's last successful build stamp (vaxclean.build.read_build_stamp: light, no dbt)."""
+    from vaxclean.build import read_build_stamp
 
-    stamp = read_build_stamp(warehouse_dir, layer)
+    return read_build_stamp(warehouse_dir, layer)
+
+
+def gate_scope(layer: str, warehouse_dir: Path, stamp: dict[str, Any], version: str) -> GateScope | None:
+    """The rows to validate when the layer's last build (its `stamp`) was incremental and started from the very
+    tables the layer's last passed gate validated under the same checks (build ids); else None (validate
+    everything). The rows outside the scope are then unchanged: an incremental build deletes and inserts
+    only its scope's rows (the dose chain's scopes, the changed platform records)."""
     validated = _read_json(warehouse_dir / "gate_reports" / VALIDATED_BUILD.format(layer=layer))
     previous = stamp.get("previous_build_id")
     if (stamp.get("full_refresh", True) or not previous or validated.get("build_id") != previous
@@ -359,13 +364,10 @@ def gate_scope(layer: str, warehouse_dir: Path, con: duckdb.DuckDBPyConnection, 
                      frozenset(m for m in stamp.get("excluded", ()) if m in STAGING_MODELS))
 
 
-def _validated_state(layer: str, warehouse_dir: Path, con: duckdb.DuckDBPyConnection, version: str) -> dict[str, Any]:
-    """What a passing gate records for the next one (`gate_scope`): the build it validated, and for staging
-    the newest platform extraction it saw."""
-    from vaxclean.build import read_build_stamp
-
-    state: dict[str, Any] = {"build_id": read_build_stamp(warehouse_dir, layer).get("build_id"),
-                             "checks_version": version}
+def _validated_state(layer: str, con: duckdb.DuckDBPyConnection, stamp: dict[str, Any], version: str) -> dict[str, Any]:
+    """What a passing gate records for the next one (`gate_scope`): the build it validated (`stamp`), and for
+    staging the newest platform extraction it saw."""
+    state: dict[str, Any] = {"build_id": stamp.get("build_id"), "checks_version": version}
     if layer == "staging":
         try:
             (newest,) = con.execute(f"select max(last_extracted_at)::varchar from staging.{PLATFORM_STAGING}").fetchall()[0]
