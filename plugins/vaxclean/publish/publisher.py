@@ -212,15 +212,8 @@ def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info:
         ).fetchall()}
         for stale in published - set(tables):
             con.execute(f'drop table {db}.marts."{stale}"')
-        mart_rows: dict[str, int] = {}
-        for table in tables:
-            if table in SCOPED_MARTS and table in published:
-                con.execute(f'delete from {db}.marts."{table}" where {SCOPED_MARTS[table]}')
-                con.execute(f'insert into {db}.marts."{table}" select * from wh.marts."{table}" '
-                            f"where {SCOPED_MARTS[table]}")
-            else:
-                con.execute(f'create or replace table {db}.marts."{table}" as select * from wh.marts."{table}"')
-            mart_rows[table] = int(con.execute(f'select count(*) from {db}.marts."{table}"').fetchall()[0][0])
+        mart_rows = {table: _copy_mart(con, db, table, SCOPED_MARTS.get(table) if table in published else None)
+                     for table in tables}
         copied = {table: table_fingerprint(con, catalog, "marts", table) for table in mart_rows}
         if any(gated.get(t) != f for t, f in copied.items()):
             logger.warning("publish %s: the previously published marts are not the previous build's; copying all",
@@ -294,11 +287,19 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, int]:
     if not tables:
         raise RuntimeError("the warehouse has no tables in schema marts: nothing to publish")
     con.execute(f"create schema {db}.marts")
-    rows: dict[str, int] = {}
-    for table in tables:
-        con.execute(f'create table {db}.marts."{table}" as select * from wh.marts."{table}"')
-        rows[table] = int(con.execute(f'select count(*) from {db}.marts."{table}"').fetchall()[0][0])
-    return rows
+    return {table: _copy_mart(con, db, table) for table in tables}
+
+
+def _copy_mart(con: duckdb.DuckDBPyConnection, db: str, table: str, scope: str | None = None) -> int:
+    """Copy a warehouse mart into the new file: whole, or (`scope`, a condition) only the rows the build
+    re-derived, over the previous file's rows. Returns the mart's rows in the new file."""
+    target = f'{db}.marts."{table}"'
+    if scope:
+        con.execute(f"delete from {target} where {scope}")
+        con.execute(f'insert into {target} select * from wh.marts."{table}" where {scope}')
+    else:
+        con.execute(f'create or replace table {target} as select * from wh.marts."{table}"')
+    return int(con.execute(f"select count(*) from {target}").fetchall()[0][0])
 
 
 def _carry_run_log(con: duckdb.DuckDBPyConnection, db: str, previous: Path, run_id: str) -> None:
