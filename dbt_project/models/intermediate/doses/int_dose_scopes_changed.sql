@@ -14,12 +14,16 @@
 {% set previous_build = dose_chain_state_relation() if execute else none %}
 with
 
+received_site as (
+    select 'site_batch/' || source_record_id as dose_record_key, loaded_at as received_at
+    from {{ ref('stg_site_batches__batch_rows') }}
+),
+
 received as (
     select 'platform/' || source_record_id as dose_record_key, updated_at as received_at
     from {{ ref('stg_platform__immunizations') }}
     union all
-    select 'site_batch/' || source_record_id, loaded_at
-    from {{ ref('stg_site_batches__batch_rows') }}
+    select * from received_site
 ),
 
 {% if dose_chain_is_incremental() %}
@@ -42,27 +46,24 @@ changed as (
     select dose_record_key from received
     union
     select dose_record_key from previous
-    {%- elif plan_row[1] is not none %}
+    {%- else %}
+    {%- set since = plan_row[1] %}
+    {%- if since is not none %}
     -- platform records with a version extracted since the previous build (new, edited, withdrawn): the
     -- only ones whose staged row can differ (stg_platform__immunizations re-derives exactly those)
     select distinct 'platform/' || record_id as dose_record_key
     from {{ source('platform', 'immunizations') }}
-    where record_id is not null and _extracted_at > '{{ plan_row[1] }}+00'::timestamptz
+    where record_id is not null and _extracted_at > '{{ since }}+00'::timestamptz
     union
-    -- site batch rows new, gone or delivered again (their load time)
-    select coalesce(received.dose_record_key, previous.dose_record_key)
-    from (
-        select 'site_batch/' || source_record_id as dose_record_key, loaded_at as received_at
-        from {{ ref('stg_site_batches__batch_rows') }}
-    ) as received
-    full outer join (select * from previous where starts_with(dose_record_key, 'site_batch/')) as previous
-        on received.dose_record_key = previous.dose_record_key
-    where received.received_at is distinct from previous.received_at
-    {%- else %}
-    -- (no watermark from the previous build) every record compared with the previous build
+    {%- endif %}
+    -- records new, gone or received again (another version's time, a batch delivered again) since the
+    -- previous build: the site batch rows, and without a watermark the platform's too
     select coalesce(received.dose_record_key, previous.dose_record_key) as dose_record_key
-    from received
-    full outer join previous on received.dose_record_key = previous.dose_record_key
+    from {{ 'received_site' if since is not none else 'received' }} as received
+    full outer join (
+        select * from previous
+        {%- if since is not none %} where starts_with(dose_record_key, 'site_batch/'){% endif %}
+    ) as previous on received.dose_record_key = previous.dose_record_key
     where received.received_at is distinct from previous.received_at
     {%- endif %}
     union
