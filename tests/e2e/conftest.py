@@ -46,3 +46,25 @@ def _compare_builds(incremental_db, full_db) -> tuple[list[str], list[str], dict
 def compare_builds():
     """Compare an incremental build's warehouse with a full build's, table by table."""
     return _compare_builds
+
+
+def _extract_and_load(scenario, raw, since, until, endpoints=("immunizations", "tickets"), load_files=True) -> None:
+    """The scenario's APIs (the simulator) extracted over [since, until) into the raw lake, then, with
+    `load_files`, its landed files (site batches, hotline, population, police returns) loaded."""
+    from vaxclean.extract.api import extract_interval
+    from vaxclean.load import load_hotline, load_police_returns, load_population, load_site_batches
+    from vaxclean.simulator.server import serve_in_thread
+
+    with serve_in_thread(scenario, token="t") as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for endpoint in endpoints:
+            extract_interval(base_url=url, token="t", endpoint=endpoint, since=since, until=until, raw_dir=raw)
+    if load_files:
+        for loader in (load_site_batches, load_hotline, load_population, load_police_returns):
+            loader(scenario, raw)
+
+
+@pytest.fixture(scope="session")
+def extract_and_load():
+    """Extract a scenario's APIs and land its files into a raw lake, as the pipeline's DAGs do."""
+    return _extract_and_load

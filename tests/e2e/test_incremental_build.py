@@ -20,16 +20,6 @@ T0 = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)  # after every version of the genera
 T1 = T0 + dt.timedelta(hours=1)
 
 
-def _extract(scenario: Path, raw: Path, since: dt.datetime, until: dt.datetime, endpoints: tuple[str, ...]) -> None:
-    from vaxclean.extract.api import extract_interval
-    from vaxclean.simulator.server import serve_in_thread
-
-    with serve_in_thread(scenario, token="t") as server:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        for endpoint in endpoints:
-            extract_interval(base_url=url, token="t", endpoint=endpoint, since=since, until=until, raw_dir=raw)
-
-
 def _build(run_id: str, *, publish: bool = False) -> dict:
     from vaxclean.build import build_layer, gate, publish_marts
 
@@ -81,8 +71,8 @@ def _delta(history: Path, out: Path, rng: random.Random) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory, monkeypatch_module):
-    from vaxclean.load import load_hotline, load_police_returns, load_population, load_site_batches
+def builds(tmp_path_factory, monkeypatch_module, extract_and_load):
+    from vaxclean.load import load_site_batches
     from vaxclean.scenario import generate
 
     base = tmp_path_factory.mktemp("incremental")
@@ -91,14 +81,12 @@ def builds(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("VAXCLEAN_WAREHOUSE_DIR", str(warehouse))
     monkeypatch_module.setenv("VAXCLEAN_LANDING_DIR", str(scenario))
     raw = warehouse / "raw"
-    _extract(scenario, raw, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), T0, ("immunizations", "tickets"))
-    for loader in (load_site_batches, load_hotline, load_population, load_police_returns):
-        loader(scenario, raw)
+    extract_and_load(scenario, raw, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), T0)
     first = _build("first", publish=True)
 
     counts = _delta(scenario / "platform" / "immunizations.jsonl",
                     base / "delta" / "platform" / "immunizations.jsonl", random.Random(SEED))
-    _extract(base / "delta", raw, T0, T1, ("immunizations",))
+    extract_and_load(base / "delta", raw, T0, T1, ("immunizations",), load_files=False)
     # a site batch exported again later, its last row withdrawn: a new version of the batch
     batch = sorted((scenario / "site_batches").rglob("*.csv"))[0]
     lines = batch.read_bytes().splitlines(keepends=True)

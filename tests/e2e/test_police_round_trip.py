@@ -24,21 +24,11 @@ FILLED = 4  # at most; the scenario decides how many open cases truth can name (
 VERIFIER, VERIFIED_ON = "Công an xã (kiểm thử)", "20/09/2022"
 
 
-def _build(warehouse: Path, scenario: Path, run_id: str) -> dict:
-    from vaxclean.extract.api import extract_interval
-    from vaxclean.load import load_hotline, load_police_returns, load_population, load_site_batches
+def _build(warehouse: Path, scenario: Path, run_id: str, extract_and_load) -> dict:
     from vaxclean.publish import publish
-    from vaxclean.simulator.server import serve_in_thread
-    from vaxclean.transform.dbt import run_dbt
 
-    raw = warehouse / "raw"
-    since, until = dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    with serve_in_thread(scenario, token="t") as server:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        for endpoint in ("immunizations", "tickets"):
-            extract_interval(base_url=url, token="t", endpoint=endpoint, since=since, until=until, raw_dir=raw)
-    for loader in (load_site_batches, load_hotline, load_population, load_police_returns):
-        loader(scenario, raw)
+    extract_and_load(scenario, warehouse / "raw", dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                     dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     run_dbt(["build"], warehouse_dir=warehouse)
     return publish(warehouse_dir=warehouse, run_id=run_id, run_info={})
 
@@ -50,7 +40,7 @@ def _marts(warehouse: Path) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture(scope="module")
-def round_trip(tmp_path_factory, monkeypatch_module):
+def round_trip(tmp_path_factory, monkeypatch_module, extract_and_load):
     from vaxclean.scenario import generate
 
     base = tmp_path_factory.mktemp("police")
@@ -58,7 +48,7 @@ def round_trip(tmp_path_factory, monkeypatch_module):
     generate(scenario, people=PEOPLE, seed=SEED)
     monkeypatch_module.setenv("VAXCLEAN_WAREHOUSE_DIR", str(warehouse))
     monkeypatch_module.setenv("VAXCLEAN_LANDING_DIR", str(scenario))
-    _build(warehouse, scenario, "first")
+    _build(warehouse, scenario, "first", extract_and_load)
     published = warehouse / "published"
     exported = export_worklists(warehouse_dir=warehouse, marts_db=published / "marts.duckdb", out_dir=published)
 
@@ -96,7 +86,7 @@ def round_trip(tmp_path_factory, monkeypatch_module):
     before = {key: con.execute("select match_status from pub.marts.dose_reconciliation where source = ? "
                                "and source_record_id = ?", list(key)).fetchone()[0] for key in filled}
     con.close()
-    _build(warehouse, scenario, "second")  # incremental: the chain re-derives the returned records' scope
+    _build(warehouse, scenario, "second", extract_and_load)  # incremental: the chain re-derives the returned records' scope
     write_back = export_write_back(warehouse_dir=warehouse, out_dir=published, include_keys=True)
     # the same raw layer built from scratch, to compare with the incremental second build
     full = base / "full"
