@@ -78,12 +78,16 @@ def _cli_args(args: list[str], warehouse_dir: Path, vars: Mapping[str, Any] | No
 NODE_TIMINGS = "node_timings.json"  # under <warehouse>/dbt/: each node of the last run, slowest first
 
 
+def _status(node_result: Any) -> str:
+    return str(getattr(node_result.status, "value", node_result.status))
+
+
 def _summarise(command: str, result: Any) -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
     node_results = getattr(result, "results", None) or []
     for node_result in node_results:
-        status = str(getattr(node_result.status, "value", node_result.status))
+        status = _status(node_result)
         statuses[status] += 1
         if status in _FAILED:
             node = getattr(node_result, "node", None)
@@ -101,7 +105,7 @@ def _node_timings(result: Any) -> list[dict[str, Any]]:
     for node_result in getattr(result, "results", None) or []:
         node = getattr(node_result, "node", None)
         timings.append({"node": str(getattr(node, "unique_id", "?")).split(".", 1)[-1],
-                        "status": str(getattr(node_result.status, "value", node_result.status)),
+                        "status": _status(node_result),
                         "seconds": round(float(getattr(node_result, "execution_time", 0) or 0), 3)})
     return sorted(timings, key=lambda n: -n["seconds"])
 
