@@ -398,6 +398,13 @@ def last_updated_at(jsonl: Path) -> datetime:
     return datetime.fromisoformat(newest.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def history_end(scenario: Path) -> datetime:
+    """T0: the hour after the scenario's last platform version (the history is extracted up to it, the delta
+    windows start there)."""
+    return (last_updated_at(scenario / "platform" / "immunizations.jsonl") + timedelta(hours=1)).replace(
+        minute=0, second=0, microsecond=0)
+
+
 def write_delta(source_jsonl: Path, out_jsonl: Path, *, records: int, start: datetime, seed: int,
                 new_id_prefix: str = "IMM9") -> int:
     """About `records` platform versions after `start`: 78 % edits, 2 % tombstones, 20 % new records.
@@ -503,8 +510,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            "cached" if gen["cached"] else ""))
     env = _env(scenario, warehouse)
 
-    t0 = (last_updated_at(scenario / "platform" / "immunizations.jsonl") + timedelta(hours=1)).replace(
-        minute=0, second=0, microsecond=0)
+    t0 = history_end(scenario)
     windows = [["immunizations", REPLAY_START.isoformat(), t0.isoformat()],
                ["tickets", REPLAY_START.isoformat(), TICKETS_UNTIL.isoformat()]]
     ext = run_worker("extract", {"scenario": str(scenario), "windows": windows}, run_dir=run_dir, env=env)
@@ -584,8 +590,7 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"people": args.people, "seed": args.seed, "cpus": os.cpu_count(), "replay": window,
                                "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     rows: list[dict[str, Any]] = []
-    t0 = (last_updated_at(scenario / "platform" / "immunizations.jsonl") + timedelta(hours=1)).replace(
-        minute=0, second=0, microsecond=0)
+    t0 = history_end(scenario)
     _delta_and_incremental(figures, rows, args, run_dir, scenario, _env(scenario, run_dir / "warehouse"), t0, window)
     return _finish(figures, rows, args)
 
