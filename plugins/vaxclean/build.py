@@ -93,7 +93,10 @@ CHAIN_FULL_REFRESH_INPUTS = ("population",)
 
 # Intermediate table models that read only these raw tables' staging (and seeds, which are code): not
 # rebuilt when those did not change since the last successful marts build (their tables and tests stand).
+# The population ones matter on incremental builds only (a new population refreshes the marts layer).
 MARTS_INPUTS: dict[str, tuple[str, ...]] = {
+    "int_population_fingerprint": ("population",),
+    "int_population_linkage_features": ("population",),
     "int_complaints_unioned": ("feedback_tickets", "hotline_calls"),
     "int_complaints_linked": ("feedback_tickets", "hotline_calls", "population"),
 }

@@ -113,8 +113,10 @@ def test_the_second_build_is_incremental(builds):
     # only the sources that changed are rebuilt: population, police returns, hotline, feedback stand
     assert "stg_population__citizens" in staging["excluded"]
     assert "stg_site_batches__batch_rows" not in staging["excluded"]
-    # no new complaints and the same population: the complaint linkage stands
-    assert builds["incremental"]["marts"]["excluded"] == ["int_complaints_unioned", "int_complaints_linked"]
+    # no new complaints and the same population: the population's tables and the complaint linkage stand
+    assert builds["incremental"]["marts"]["excluded"] == [
+        "int_population_fingerprint", "int_population_linkage_features", "int_complaints_unioned",
+        "int_complaints_linked"]
 
 
 def test_incremental_equals_full_refresh(builds, compare_builds):

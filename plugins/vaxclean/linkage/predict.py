@@ -8,8 +8,11 @@ its two best candidates. It runs in its own in-memory DuckDB connection, so Spli
 warehouse (one writer: the dbt Python model that calls it returns the result to dbt).
 
 A few records (an incremental build scores only the changed ones) are scored against the citizens that
-share a blocking key with one of them (`restrict_to_blocks`: the same candidate pairs), the prior and the
+share a blocking key with one of them (`blocked_sql`: the same candidate pairs), the prior and the
 term frequencies still from the whole population: 1.3 s -> 0.9 s for 900 records against 1.3 M citizens.
+`link_citizen_features` does the same against the citizens' features kept in the warehouse
+(int_population_linkage_features, rebuilt with the population): the features of 1.3 M citizens are not
+computed and handed to Python on every build, only the blocked citizens and the term frequencies needed.
 
 The model is loaded from `model.json` (trained offline by `vaxclean.linkage.train`); the prior
 probability that a record and a random citizen match is set to 1 / number of citizens, so match
@@ -101,33 +104,40 @@ def blocking_keys(model: dict) -> list[list[str]] | None:
     return keys
 
 
-def restrict_to_blocks(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: str) -> str:
-    """A table of the rows of `right` that share the columns of a blocking rule with a row of `left` (SQL
-    equality: a null shares nothing), or `right` itself when a rule is no equi-join. Splink's candidate
-    pairs between `left` and it are exactly those between `left` and `right` (link_only)."""
+def blocked_sql(model: dict, left: str, right: str) -> str | None:
+    """SELECT of the rows of `right` that share the columns of a blocking rule with a row of `left` (SQL
+    equality: a null shares nothing), or None when a rule is no equi-join. Splink's candidate pairs between
+    `left` and them are exactly those between `left` and `right` (link_only)."""
     keys = blocking_keys(model)
     if keys is None or model.get("link_type") != "link_only":
-        return right
+        return None
     hits = " union ".join(
         f"select r.unique_id from {right} as r semi join (select distinct {', '.join(columns)} from {left}) as k "
         f"on {' and '.join(f'r.{c} = k.{c}' for c in columns)}"
         for columns in keys)
-    con.execute(f"create or replace table right_blocked as select * from {right} where unique_id in ({hits})")
-    return "right_blocked"
+    return f"select * from {right} where unique_id in ({hits})"
 
 
-def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: str,
-                population: str | None = None) -> str:
+def term_frequency_sql(population: str, column: str, values: str | None = None) -> str:
+    """SELECT of `column`'s term frequencies in `population` (each value's share of the non-null values):
+    the lookup Splink joins on the value, so only the values of the query `values` when given."""
+    among = f" and {column} in ({values})" if values else ""
+    return f"""
+        select {column}, count(*) / (select count({column}) from {population}) as tf_{column}
+        from {population} where {column} is not null{among} group by {column}
+    """
+
+
+def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: str, *,
+                population_size: int, term_frequencies: dict[str, str]) -> str:
     """Splink predict between tables `left` (records) and `right` (citizens) of `con`, both with the
-    feature columns; returns the name of a table with unique_id_l, unique_id_r, match_weight,
-    match_probability. `population` (default `right`): the citizens the prior and the term frequencies
-    come from, when `right` holds only some of them (restrict_to_blocks)."""
+    feature columns; returns the name of a table with record_id, citizen_id, match_weight,
+    match_probability. The prior (1 / `population_size`) and the term frequencies (tables of `con` per
+    tf column, term_frequency_sql) come from the whole population, when `right` holds only some of it."""
     from splink import DuckDBAPI, Linker
 
-    population = population or right
-    n_right = con.execute(f"select count(*) from {population}").fetchall()[0][0]
     settings = dict(model)
-    settings["probability_two_random_records_match"] = 1.0 / max(n_right, 1)
+    settings["probability_two_random_records_match"] = 1.0 / max(population_size, 1)
     db_api = DuckDBAPI(connection=con)
     sdf_left = db_api.register(left, dataset_display_name="records")
     sdf_right = db_api.register(right, dataset_display_name="citizens")
@@ -135,12 +145,8 @@ def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: s
     # term frequencies from the population alone: a record's scores do not depend on which other records
     # are linked in the same run, so an incremental build links only the new records (int_dose_records_scored)
     for column in tf_columns(model):
-        con.execute(f"""
-            create or replace table tf_{column} as
-            select {column}, count(*) / sum(count(*)) over () as tf_{column}
-            from {population} where {column} is not null group by {column}
-        """)
-        linker.table_management.register_term_frequency_lookup(db_api.register(f"tf_{column}"), column)
+        linker.table_management.register_term_frequency_lookup(
+            db_api.register(term_frequencies[column]), column)
     predictions = linker.inference.predict(warning_mode="never")
     con.execute(f"""
         create or replace table scored_pairs as
@@ -151,6 +157,10 @@ def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: s
         from {predictions.physical_name}
     """)
     return "scored_pairs"
+
+
+def _restricts(n_link: int, population_size: int) -> bool:
+    return n_link <= RESTRICT_SHARE * population_size
 
 
 def link_records(records: pa.Table, citizens: pa.Table, model_path: Path = MODEL_PATH) -> pa.Table:
@@ -171,39 +181,96 @@ def link_records(records: pa.Table, citizens: pa.Table, model_path: Path = MODEL
                     + feature_sql("to_link", id_column="dose_record_key", year_only_column="is_dob_year_only"))
         con.execute("create table right_features as "
                     + feature_sql("citizens", id_column="citizen_id", year_only_column="is_birth_year_only"))
-        right = ("right_features" if n_link > RESTRICT_SHARE * citizens.num_rows
-                 else restrict_to_blocks(con, model, "left_features", "right_features"))
-        prepared = time.monotonic()
-        pairs = score_pairs(con, model, "left_features", right, population="right_features")
-        log.info("linkage: %d records to link prepared in %.1fs (against %s), scored in %.1fs", n_link,
-                 prepared - started, right, time.monotonic() - prepared)
-        table = con.sql(f"""
-            -- the two best candidates per record: highest weight, then the smaller citizen_id (a top-2
-            -- aggregate: the window it replaces sorted the 8.5 M pairs of the province, 5 s)
-            with best as (
-                select
-                    record_id,
-                    min_by(
-                        {{'citizen_id': citizen_id, 'probability': match_probability, 'weight': match_weight}},
-                        {{'weight': -match_weight, 'citizen_id': citizen_id}},
-                        2
-                    ) as top,
-                    count(*) as candidate_count
-                from {pairs}
-                group by record_id
-            )
-            select
-                record_id as dose_record_key,
-                top[1].citizen_id as linked_citizen_id,
-                top[1].probability as link_probability,
-                top[1].weight as link_weight,
-                top[2].citizen_id as second_citizen_id,
-                top[2].probability as second_probability,
-                candidate_count
-            from best
-        """).to_arrow_table()
-        log.info("linkage: %d records scored, %d with a candidate, in %.1fs", n_link, table.num_rows,
-                 time.monotonic() - started)
-        return table.cast(OUTPUT_SCHEMA)
+        blocked = (blocked_sql(model, "left_features", "right_features")
+                   if _restricts(n_link, citizens.num_rows) else None)
+        if blocked:
+            con.execute(f"create table right_blocked as {blocked}")
+        for column in tf_columns(model):
+            con.execute(f"create table tf_{column} as {term_frequency_sql('right_features', column)}")
+        return _best_candidates(con, model, n_link, "right_blocked" if blocked else "right_features",
+                                population_size=citizens.num_rows, started=started)
     finally:
         con.close()
+
+
+def link_citizen_features(session: duckdb.DuckDBPyConnection, to_link: pa.Table, citizen_features: str,
+                          model_path: Path = MODEL_PATH) -> pa.Table:
+    """link_records for records that already need linkage (`to_link`: needs_linkage_sql's rows) against
+    the citizens' feature columns kept in the warehouse (`citizen_features`, a relation of `session`,
+    int_population_linkage_features): only the citizens sharing a blocking key with a record (all of them
+    on a full build) and the term frequencies of the records' and those citizens' values cross into
+    Python. Same candidates and probabilities as link_records."""
+    started = time.monotonic()
+    model = load_model(model_path)
+    if to_link.num_rows == 0:
+        return OUTPUT_SCHEMA.empty_table()
+    con = duckdb.connect()
+    try:
+        con.execute("set preserve_insertion_order = false")
+        con.register("to_link", to_link)
+        left = con.sql(feature_sql("to_link", id_column="dose_record_key",
+                                   year_only_column="is_dob_year_only")).to_arrow_table()
+        population_size = session.execute(f"select count(*) from {citizen_features}").fetchall()[0][0]
+        # a temporary view of this connection only: the warehouse's tables are not touched
+        session.register("vaxclean_linkage_left", left)
+        try:
+            blocked = (blocked_sql(model, "vaxclean_linkage_left", citizen_features)
+                       if _restricts(left.num_rows, population_size) else None)
+            right = session.sql(blocked or f"select * from {citizen_features}").to_arrow_table()
+            session.register("vaxclean_linkage_right", right)
+            term_frequencies = {
+                column: session.sql(term_frequency_sql(
+                    citizen_features, column,
+                    values=f"select {column} from vaxclean_linkage_left union select {column} from vaxclean_linkage_right",
+                )).to_arrow_table()
+                for column in tf_columns(model)}
+        finally:
+            for view in ("vaxclean_linkage_left", "vaxclean_linkage_right"):
+                session.unregister(view)
+        con.register("left_features", left)
+        con.register("right_features", right)
+        for column, table in term_frequencies.items():
+            con.register(f"tf_{column}", table)
+        return _best_candidates(con, model, left.num_rows, "right_features",
+                                population_size=population_size, started=started)
+    finally:
+        con.close()
+
+
+def _best_candidates(con: duckdb.DuckDBPyConnection, model: dict, n_link: int, right: str, *,
+                     population_size: int, started: float) -> pa.Table:
+    """Scores `left_features` against `right` in `con` (tables tf_<column> there) and keeps each record's
+    two best candidates."""
+    prepared = time.monotonic()
+    pairs = score_pairs(con, model, "left_features", right, population_size=population_size,
+                        term_frequencies={column: f"tf_{column}" for column in tf_columns(model)})
+    log.info("linkage: %d records to link prepared in %.1fs (against %s), scored in %.1fs", n_link,
+             prepared - started, right, time.monotonic() - prepared)
+    table = con.sql(f"""
+        -- the two best candidates per record: highest weight, then the smaller citizen_id (a top-2
+        -- aggregate: the window it replaces sorted the 8.5 M pairs of the province, 5 s)
+        with best as (
+            select
+                record_id,
+                min_by(
+                    {{'citizen_id': citizen_id, 'probability': match_probability, 'weight': match_weight}},
+                    {{'weight': -match_weight, 'citizen_id': citizen_id}},
+                    2
+                ) as top,
+                count(*) as candidate_count
+            from {pairs}
+            group by record_id
+        )
+        select
+            record_id as dose_record_key,
+            top[1].citizen_id as linked_citizen_id,
+            top[1].probability as link_probability,
+            top[1].weight as link_weight,
+            top[2].citizen_id as second_citizen_id,
+            top[2].probability as second_probability,
+            candidate_count
+        from best
+    """).to_arrow_table()
+    log.info("linkage: %d records scored, %d with a candidate, in %.1fs", n_link, table.num_rows,
+             time.monotonic() - started)
+    return table.cast(OUTPUT_SCHEMA)

@@ -6,7 +6,8 @@
     is_incremental: that, and the population is the one the previous build matched against (the scopes
       do not follow a new snapshot: every match can change). Otherwise an incremental dbt run re-derives
       every record (scope = all), which equals a full build; vaxclean.build passes --full-refresh then.
-  population_fingerprint: rows + an order-free sum of row hashes of stg_population__citizens.
+  population_fingerprint: rows + an order-free sum of row hashes of stg_population__citizens
+    (int_population_fingerprint).
   platform_extracted_until: the newest platform extraction staged when this build ran;
     previous_platform_extracted_until: the previous build's (int_dose_scopes_changed reads the platform
     records extracted since; null: it compares every record with the previous build).
@@ -16,8 +17,7 @@
 with
 
 population as (
-    select count(*) || ':' || coalesce(sum(hash(citizens))::hugeint, 0) as population_fingerprint
-    from {{ ref('stg_population__citizens') }} as citizens
+    select population_fingerprint from {{ ref('int_population_fingerprint') }}
 ),
 
 platform as (

@@ -3,8 +3,9 @@ the dose records without a usable ID: no ID, an ID that names nobody, or an ID w
 another name. One row per such record that has a candidate: the best and second-best citizen with
 their match probabilities. int_dose_records_matched decides (var linkage_threshold). Admin codes that are
 unknown or contradict each other are not linkage evidence (link_commune_code, link_district_code).
-The records that need linkage are selected inside the warehouse; only they (and the citizens' linkage
-columns) cross into Python.
+The records that need linkage are selected inside the warehouse; only they, the citizens sharing a
+blocking key with them (all citizens on a full build) and the term frequencies of their values cross
+into Python: the citizens' linkage columns are kept with the population (int_population_linkage_features).
 On an incremental build (int_dose_builds_planned) only the records of scope R0 (int_dose_scopes_changed,
 macros/dose_chain.sql) are scored: a record's candidates and probabilities depend on the record and the
 population only (term frequencies come from the population). int_dose_records_linked keeps them across
@@ -12,7 +13,7 @@ builds."""
 
 
 def model(dbt, session):
-    from vaxclean.linkage.predict import link_records, needs_linkage_sql
+    from vaxclean.linkage.predict import link_citizen_features, needs_linkage_sql
 
     common = "name_key, date_of_birth, gender, phone"
     # admin codes that are unknown or contradict each other are no evidence (int_dose_records_unioned)
@@ -26,4 +27,5 @@ def model(dbt, session):
         scope = dbt.ref("int_dose_scopes_changed")
         records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
     to_link = session.sql(needs_linkage_sql(f"({records.sql_query()})", f"({citizens.sql_query()})"))
-    return link_records(to_link.to_arrow_table(), citizens.to_arrow_table())
+    features = dbt.ref("int_population_linkage_features")
+    return link_citizen_features(session, to_link.to_arrow_table(), f"({features.sql_query()})")
