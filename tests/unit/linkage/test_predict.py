@@ -104,3 +104,31 @@ def test_linking_against_the_citizens_sharing_a_blocking_key_gives_the_same_cand
     assert whole.num_rows == len(RECORDS) + 1
     assert restricted.equals(whole)
     assert len(predict.blocking_keys(predict.load_model())) == 5  # every committed rule is an equi-join
+
+
+@pytest.mark.parametrize("restrict_share", [0.0, 1.0])
+def test_linking_against_the_citizens_features_kept_in_the_warehouse_gives_the_same_candidates(
+        monkeypatch, restrict_share) -> None:
+    """int_dose_records_scored links against int_population_linkage_features (a relation of the warehouse
+    connection), whole on a full build, blocked citizens only on an incremental one: same result as
+    link_records on the citizens themselves, and nothing is left behind in the connection."""
+    import duckdb
+
+    from vaxclean.linkage import predict
+    from vaxclean.linkage.features import feature_sql
+
+    twins = [("TWIN_TYPO", "le van anhh", D(2001, 5, 20), False, "male", "05434", "164", "0911111111", None, None)]
+    records = _records(RECORDS + twins)
+    monkeypatch.setattr(predict, "RESTRICT_SHARE", restrict_share)
+    expected = link_records(records, _citizens()).sort_by("dose_record_key")
+    session = duckdb.connect()
+    session.register("citizens", _citizens())
+    session.execute("create table features as "
+                    + feature_sql("citizens", id_column="citizen_id", year_only_column="is_birth_year_only"))
+    session.register("records", records)
+    to_link = session.sql(predict.needs_linkage_sql("records", "citizens")).to_arrow_table()
+    before = session.execute("select count(*) from duckdb_views() where not internal").fetchall()
+    linked = predict.link_citizen_features(session, to_link, "(select * from features)").sort_by("dose_record_key")
+    assert linked.equals(expected)
+    assert linked.num_rows == len(RECORDS) + 1
+    assert session.execute("select count(*) from duckdb_views() where not internal").fetchall() == before
