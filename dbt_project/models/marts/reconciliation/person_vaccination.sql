@@ -10,8 +10,10 @@
 -- depends_on: {{ ref('int_dose_scopes_credited') }}
 with
 
+-- the reconciled records dose_reconciliation publishes (the same columns; issues counted distinct below),
+-- read directly: the person mart does not wait for that mart and its tests
 doses as (
-    select * from {{ ref('dose_reconciliation') }}
+    select * from {{ ref('int_dose_records_sequenced') }}
     where match_status in ('verified', 'corrected', 'probable')
     {%- if is_incremental() %}
         and {{ dose_scope_condition(ref('int_dose_scopes_credited'), 'citizen_id', 'citizen_id') }}
