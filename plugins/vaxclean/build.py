@@ -159,9 +159,34 @@ def _dose_chain_state_exists(warehouse_db: Path) -> bool:
             "and table_name = 'int_dose_records_sequenced'").fetchall()[0][0])
 
 
+# The schemas whose tables a layer's incremental builds delete rows from (vaxclean.transform.storage).
+LAYER_SCHEMAS = {"staging": ("staging",), "marts": ("intermediate", "marts")}
+
+
+def _deleted_share(layer: str, warehouse_db: Path) -> float:
+    """The largest share of deleted rows still stored in the layer's tables (0 without a warehouse)."""
+    import duckdb
+
+    from vaxclean.transform.storage import deleted_share
+
+    if not warehouse_db.exists():
+        return 0.0
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+        catalog = con.execute("select current_database()").fetchall()[0][0]
+        return deleted_share(con, catalog, LAYER_SCHEMAS[layer])
+
+
 def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_db: Path) -> tuple[bool, list[str]]:
-    """(full refresh?, models to exclude) for a layer, from what changed since its last successful build."""
+    """(full refresh?, models to exclude) for a layer, from what changed since its last successful build.
+    A layer whose tables hold COMPACT_DELETED_SHARE deleted rows is rewritten too (compaction)."""
+    from vaxclean.transform.storage import COMPACT_DELETED_SHARE
+
     if stamp.get("code") != code:
+        return True, []
+    share = _deleted_share(layer, warehouse_db)
+    if share >= COMPACT_DELETED_SHARE:
+        log.info("%s: %.0f %% of a table's stored rows are deleted ones: full refresh (compaction)", layer,
+                 100 * share)
         return True, []
     previous = stamp.get("inputs", {})
     if layer == "staging":

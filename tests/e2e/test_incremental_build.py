@@ -171,3 +171,24 @@ def test_the_gates_of_the_incremental_build_read_what_it_rederived(builds):
     assert staging["passed"] and "stg_population__citizens" in staging["scope"]  # not rebuilt: not read
     platform = next(t for t in staging["tables"] if t["table"] == "stg_platform__immunizations")
     assert 0 < platform["rows"] < platform["table_rows"] / 2
+
+
+def test_incremental_deletes_stay_in_their_row_groups_until_a_compaction(builds, monkeypatch):
+    """Vacuum is off (vaxclean.transform.storage): the rows an incremental build re-derived are still stored
+    as deleted ones in the warehouse and the patched published file; a published file holding
+    COMPACT_DELETED_SHARE of them is not patched again but copied whole."""
+    from vaxclean.build import _deleted_share, publish_marts
+    from vaxclean.publish import publisher
+    from vaxclean.transform.storage import deleted_share
+
+    assert _deleted_share("marts", builds["incremental_db"]) > 0
+    with duckdb.connect(str(builds["published_db"]), read_only=True) as con:
+        assert deleted_share(con, "marts", ["marts"]) > 0
+    monkeypatch.setattr(publisher, "COMPACT_DELETED_SHARE", 0.0)
+    monkeypatch.setenv("VAXCLEAN_WAREHOUSE_DIR", str(builds["incremental_db"].parent))
+    republished = publish_marts("incremental", {})
+    assert republished["patched"] is False
+    with duckdb.connect(str(builds["published_db"]), read_only=True) as con:
+        assert deleted_share(con, "marts", ["marts"]) == 0
+        assert con.execute("select count(*) from marts.marts.dose_reconciliation").fetchall()[0][0] == \
+            republished["mart_rows"]["dose_reconciliation"]

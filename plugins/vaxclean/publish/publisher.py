@@ -46,6 +46,7 @@ from vaxclean.gates import (
     write_report,
 )
 from vaxclean.raw.layout import safe_name
+from vaxclean.transform.storage import COMPACT_DELETED_SHARE, deleted_share
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +202,14 @@ def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info:
     """After an incremental build: the previously published file with the build's scope replaced in the
     scoped marts and the other marts copied whole. Returns what `_build` returns when every table then has
     the fingerprint the marts gate recorded, else None (the previous file was not the previous build's
-    marts, e.g. a build whose gate failed in between): the caller copies everything instead."""
+    marts, e.g. a build whose gate failed in between, or it holds COMPACT_DELETED_SHARE deleted rows): the
+    caller copies everything instead."""
     shutil.copyfile(previous, tmp)
     con, catalog = _open_next(tmp, warehouse_db)
     try:
+        if deleted_share(con, catalog, ["marts"]) >= COMPACT_DELETED_SHARE:
+            logger.info("publish %s: the published marts hold many deleted rows; copying all (compaction)", run_id)
+            return None
         db = _quote(catalog)
         tables = _warehouse_marts(con)
         published = {r[0] for r in con.execute(
@@ -272,6 +277,8 @@ def _open_next(tmp: Path, warehouse_db: Path) -> tuple[duckdb.DuckDBPyConnection
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"set threads = {int(cfg.duckdb_threads)}")
     con.execute(f"set memory_limit = '{cfg.duckdb_memory_limit}'")
+    # a patch's deleted rows stay in their row groups until a full copy (vaxclean.transform.storage)
+    con.execute("set max_vacuum_tasks = 0")
     con.execute(f"attach '{_sql_path(warehouse_db)}' as wh (read_only)")
     return con, con.execute("select current_database()").fetchall()[0][0]
 
