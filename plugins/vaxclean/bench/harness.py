@@ -526,9 +526,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     builds = []
     for attempt in range(args.repeat):
-        if attempt:  # a full build again, from an empty warehouse file
-            for path in warehouse.glob("warehouse.duckdb*"):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if attempt:  # a full build again: everything but the raw lake goes (the build stamps and the gates'
+            # records too, else the next build is incremental on an empty file)
+            for path in warehouse.iterdir():
+                if path.name != "raw":
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
         full = run_worker("build", {"run_id": f"bench_full_{attempt}", "steps": BUILD_STEPS + AFTER_BUILD_STEPS},
                           run_dir=run_dir, env=env)
         builds.append(full)
