@@ -1,18 +1,15 @@
 """Score dose records without a usable ID against the population with the trained Splink model.
 
-`link_records(records, citizens)` takes Arrow tables (the dbt models int_dose_records_unioned and
-stg_population__citizens), keeps the records that need linkage (no ID, an ID that names nobody, or an
-ID whose citizen carries another name; `needs_linkage_sql`, which the dbt model already applies inside
-the warehouse so that only those records cross into Python), and returns one row per such record with
-its two best candidates. It runs in its own in-memory DuckDB connection, so Splink's work tables never reach the
-warehouse (one writer: the dbt Python model that calls it returns the result to dbt).
-
-A few records (an incremental build scores only the changed ones) are scored against the citizens that
-share a blocking key with one of them (`blocked_sql`: the same candidate pairs), the prior and the
-term frequencies still from the whole population: 1.3 s -> 0.9 s for 900 records against 1.3 M citizens.
-`link_citizen_features` does the same against the citizens' features kept in the warehouse
-(int_population_linkage_features, rebuilt with the population): the features of 1.3 M citizens are not
-computed and handed to Python on every build, only the blocked citizens and the term frequencies needed.
+`link_citizen_features(session, to_link, citizen_features)` scores the records that need linkage (no ID, an
+ID that names nobody, or an ID whose citizen carries another name: `needs_linkage_sql`, applied inside the
+warehouse by the dbt model int_dose_records_scored) against the citizens' feature columns kept in the
+warehouse (int_population_linkage_features, rebuilt with the population), and returns one row per record
+with its two best candidates. Splink runs in its own in-memory DuckDB connection, so its work tables never
+reach the warehouse (one writer: the dbt Python model returns the result to dbt). A few records (an
+incremental build scores only the changed ones) are scored against the citizens that share a blocking key
+with one of them (`blocked_sql`: the same candidate pairs), the prior and the term frequencies still from
+the whole population: only those citizens and the term frequencies of the values present leave the
+warehouse. `link_records(records, citizens)` does the same from two Arrow tables (the unit tests).
 
 The model is loaded from `model.json` (trained offline by `vaxclean.linkage.train`); the prior
 probability that a record and a random citizen match is set to 1 / number of citizens, so match
@@ -70,9 +67,6 @@ def needs_linkage_sql(records: str, citizens: str) -> str:
 """
 
 
-NEEDS_LINKAGE_SQL = "create or replace table to_link as " + needs_linkage_sql("records", "citizens")
-
-
 def load_model(path: Path = MODEL_PATH) -> dict:
     return json.loads(Path(path).read_text())
 
@@ -84,7 +78,7 @@ def tf_columns(model: dict) -> list[str]:
 
 
 # Fewer records than 1 / RESTRICT_SHARE of the citizens (an incremental build): Splink sees only the
-# citizens that share a blocking key with one of them (restrict_to_blocks).
+# citizens that share a blocking key with one of them (blocked_sql).
 RESTRICT_SHARE = 0.02
 
 
@@ -159,47 +153,30 @@ def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: s
     return "scored_pairs"
 
 
-def _restricts(n_link: int, population_size: int) -> bool:
-    return n_link <= RESTRICT_SHARE * population_size
-
-
 def link_records(records: pa.Table, citizens: pa.Table, model_path: Path = MODEL_PATH) -> pa.Table:
-    """Best and second-best citizen per record needing linkage (see the module docstring)."""
-    started = time.monotonic()
-    model = load_model(model_path)
+    """Best and second-best citizen per record needing linkage (see the module docstring): the citizens'
+    features computed here, then link_citizen_features."""
     con = duckdb.connect()
     try:
         con.execute("set preserve_insertion_order = false")
         # the Arrow tables are read in place (views), not copied into the connection
         con.register("records", records)
         con.register("citizens", citizens)
-        con.execute(NEEDS_LINKAGE_SQL)
-        n_link = con.execute("select count(*) from to_link").fetchall()[0][0]
-        if n_link == 0:
-            return OUTPUT_SCHEMA.empty_table()
-        con.execute("create table left_features as "
-                    + feature_sql("to_link", id_column="dose_record_key", year_only_column="is_dob_year_only"))
-        con.execute("create table right_features as "
+        con.execute("create table citizen_features as "
                     + feature_sql("citizens", id_column="citizen_id", year_only_column="is_birth_year_only"))
-        blocked = (blocked_sql(model, "left_features", "right_features")
-                   if _restricts(n_link, citizens.num_rows) else None)
-        if blocked:
-            con.execute(f"create table right_blocked as {blocked}")
-        for column in tf_columns(model):
-            con.execute(f"create table tf_{column} as {term_frequency_sql('right_features', column)}")
-        return _best_candidates(con, model, n_link, "right_blocked" if blocked else "right_features",
-                                population_size=citizens.num_rows, started=started)
+        to_link = con.sql(needs_linkage_sql("records", "citizens")).to_arrow_table()
+        return link_citizen_features(con, to_link, "citizen_features", model_path)
     finally:
         con.close()
 
 
 def link_citizen_features(session: duckdb.DuckDBPyConnection, to_link: pa.Table, citizen_features: str,
                           model_path: Path = MODEL_PATH) -> pa.Table:
-    """link_records for records that already need linkage (`to_link`: needs_linkage_sql's rows) against
-    the citizens' feature columns kept in the warehouse (`citizen_features`, a relation of `session`,
-    int_population_linkage_features): only the citizens sharing a blocking key with a record (all of them
-    on a full build) and the term frequencies of the records' and those citizens' values cross into
-    Python. Same candidates and probabilities as link_records."""
+    """Best and second-best citizen per record of `to_link` (needs_linkage_sql's rows) against the citizens'
+    feature columns in `session` (`citizen_features`: int_population_linkage_features in the warehouse):
+    only the citizens sharing a blocking key with a record (all of them when the records are more than
+    RESTRICT_SHARE of the citizens) and the term frequencies of the records' and those citizens' values
+    leave `session`; Splink runs in its own in-memory connection."""
     started = time.monotonic()
     model = load_model(model_path)
     if to_link.num_rows == 0:
@@ -215,7 +192,7 @@ def link_citizen_features(session: duckdb.DuckDBPyConnection, to_link: pa.Table,
         session.register("vaxclean_linkage_left", left)
         try:
             blocked = (blocked_sql(model, "vaxclean_linkage_left", citizen_features)
-                       if _restricts(left.num_rows, population_size) else None)
+                       if left.num_rows <= RESTRICT_SHARE * population_size else None)
             right = session.sql(blocked or f"select * from {citizen_features}").to_arrow_table()
             session.register("vaxclean_linkage_right", right)
             term_frequencies = {
@@ -231,46 +208,39 @@ def link_citizen_features(session: duckdb.DuckDBPyConnection, to_link: pa.Table,
         con.register("right_features", right)
         for column, table in term_frequencies.items():
             con.register(f"tf_{column}", table)
-        return _best_candidates(con, model, left.num_rows, "right_features",
-                                population_size=population_size, started=started)
+        n_link = left.num_rows
+        prepared = time.monotonic()
+        pairs = score_pairs(con, model, "left_features", "right_features", population_size=population_size,
+                            term_frequencies={column: f"tf_{column}" for column in tf_columns(model)})
+        log.info("linkage: %d records to link prepared in %.1fs (against %d citizens), scored in %.1fs", n_link,
+                 prepared - started, right.num_rows, time.monotonic() - prepared)
+        table = con.sql(f"""
+            -- the two best candidates per record: highest weight, then the smaller citizen_id (a top-2
+            -- aggregate: the window it replaces sorted the 8.5 M pairs of the province, 5 s)
+            with best as (
+                select
+                    record_id,
+                    min_by(
+                        {{'citizen_id': citizen_id, 'probability': match_probability, 'weight': match_weight}},
+                        {{'weight': -match_weight, 'citizen_id': citizen_id}},
+                        2
+                    ) as top,
+                    count(*) as candidate_count
+                from {pairs}
+                group by record_id
+            )
+            select
+                record_id as dose_record_key,
+                top[1].citizen_id as linked_citizen_id,
+                top[1].probability as link_probability,
+                top[1].weight as link_weight,
+                top[2].citizen_id as second_citizen_id,
+                top[2].probability as second_probability,
+                candidate_count
+            from best
+        """).to_arrow_table()
+        log.info("linkage: %d records scored, %d with a candidate, in %.1fs", n_link, table.num_rows,
+                 time.monotonic() - started)
+        return table.cast(OUTPUT_SCHEMA)
     finally:
         con.close()
-
-
-def _best_candidates(con: duckdb.DuckDBPyConnection, model: dict, n_link: int, right: str, *,
-                     population_size: int, started: float) -> pa.Table:
-    """Scores `left_features` against `right` in `con` (tables tf_<column> there) and keeps each record's
-    two best candidates."""
-    prepared = time.monotonic()
-    pairs = score_pairs(con, model, "left_features", right, population_size=population_size,
-                        term_frequencies={column: f"tf_{column}" for column in tf_columns(model)})
-    log.info("linkage: %d records to link prepared in %.1fs (against %s), scored in %.1fs", n_link,
-             prepared - started, right, time.monotonic() - prepared)
-    table = con.sql(f"""
-        -- the two best candidates per record: highest weight, then the smaller citizen_id (a top-2
-        -- aggregate: the window it replaces sorted the 8.5 M pairs of the province, 5 s)
-        with best as (
-            select
-                record_id,
-                min_by(
-                    {{'citizen_id': citizen_id, 'probability': match_probability, 'weight': match_weight}},
-                    {{'weight': -match_weight, 'citizen_id': citizen_id}},
-                    2
-                ) as top,
-                count(*) as candidate_count
-            from {pairs}
-            group by record_id
-        )
-        select
-            record_id as dose_record_key,
-            top[1].citizen_id as linked_citizen_id,
-            top[1].probability as link_probability,
-            top[1].weight as link_weight,
-            top[2].citizen_id as second_citizen_id,
-            top[2].probability as second_probability,
-            candidate_count
-        from best
-    """).to_arrow_table()
-    log.info("linkage: %d records scored, %d with a candidate, in %.1fs", n_link, table.num_rows,
-             time.monotonic() - started)
-    return table.cast(OUTPUT_SCHEMA)
