@@ -156,7 +156,7 @@ def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, ru
     """
     if not warehouse_db.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse_db}")
-    if previous is not None and gated and _is_incremental_build(warehouse_db):
+    if previous is not None and gated and _is_incremental_build(warehouse_db) and not _needs_compaction(previous):
         patched = _patch(tmp, warehouse_db, previous, run_id, run_info, gated[1])
         if patched is not None:
             return (*patched, True)
@@ -197,19 +197,26 @@ def _is_incremental_build(warehouse_db: Path) -> bool:
             return False
 
 
+def _needs_compaction(published: Path) -> bool:
+    """Whether the published file holds COMPACT_DELETED_SHARE deleted rows: every mart is copied then, not
+    patched (vaxclean.transform.storage)."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        catalog = con.execute("select current_database()").fetchall()[0][0]
+        if deleted_share(con, catalog, ["marts"]) < COMPACT_DELETED_SHARE:
+            return False
+    logger.info("publish: the published marts hold many deleted rows; copying every mart (compaction)")
+    return True
+
+
 def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info: Mapping[str, Any],
            gated: Mapping[str, str]) -> tuple[dict[str, int], dict[str, str]] | None:
     """After an incremental build: the previously published file with the build's scope replaced in the
     scoped marts and the other marts copied whole. Returns what `_build` returns when every table then has
     the fingerprint the marts gate recorded, else None (the previous file was not the previous build's
-    marts, e.g. a build whose gate failed in between, or it holds COMPACT_DELETED_SHARE deleted rows): the
-    caller copies everything instead."""
+    marts, e.g. a build whose gate failed in between): the caller copies everything instead."""
     shutil.copyfile(previous, tmp)
     con, catalog = _open_next(tmp, warehouse_db)
     try:
-        if deleted_share(con, catalog, ["marts"]) >= COMPACT_DELETED_SHARE:
-            logger.info("publish %s: the published marts hold many deleted rows; copying all (compaction)", run_id)
-            return None
         db = _quote(catalog)
         tables = _warehouse_marts(con)
         published = {r[0] for r in con.execute(
