@@ -23,9 +23,18 @@ def model(dbt, session):
     citizens = dbt.ref("stg_population__citizens").project(
         f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code")
     plan = dbt.ref("int_dose_builds_planned")
-    if session.execute(f"select bool_or(is_incremental) from ({plan.sql_query()})").fetchall()[0][0]:
-        scope = dbt.ref("int_dose_scopes_changed")
-        records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
-    to_link = session.sql(needs_linkage_sql(f"({records.sql_query()})", f"({citizens.sql_query()})"))
     features = dbt.ref("int_population_linkage_features")
-    return link_citizen_features(session, to_link.to_arrow_table(), f"({features.sql_query()})")
+    features = f"({features.sql_query()})"
+    if not session.execute(f"select bool_or(is_incremental) from ({plan.sql_query()})").fetchall()[0][0]:
+        to_link = session.sql(needs_linkage_sql(f"({records.sql_query()})", f"({citizens.sql_query()})"))
+        return link_citizen_features(session, to_link.to_arrow_table(), features)
+    scope = dbt.ref("int_dose_scopes_changed")
+    records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
+    # the scope's records read once (needs_linkage_sql reads them three times): one scan of the 3.2 M records
+    session.register("vaxclean_scored_records", records.to_arrow_table())
+    try:
+        to_link = session.sql(needs_linkage_sql("vaxclean_scored_records", f"({citizens.sql_query()})"))
+        to_link = to_link.to_arrow_table()
+    finally:
+        session.unregister("vaxclean_scored_records")
+    return link_citizen_features(session, to_link, features)
