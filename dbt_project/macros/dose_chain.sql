@@ -94,10 +94,11 @@
 {#- Post-hook of a scoped mart that many data tests read: its rows of the keys this build re-derived (what
     duckdb__get_where_subquery would select for each test), kept once in <intermediate>.<mart>__rederived;
     its tests read that small table instead of filtering the whole mart once each (dose_reconciliation:
-    3.2 M rows, nine tests). Dropped by a full build (the tests then read the whole mart). -#}
+    3.2 M rows, nine tests). Dropped by a full build (the tests then read the whole mart). A view of the
+    chain (dose_reconciliation) keeps them when the chain is incremental. -#}
 {% macro keep_rederived_rows(scope_model, key_sql, scope_key='dose_record_key') -%}
     {%- set kept = dose_chain_relation(this.identifier ~ '__rederived') -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() or (config.get('materialized') == 'view' and dose_chain_is_incremental()) -%}
         create or replace table {{ kept }} as
         select * from {{ this }} where {{ dose_scope_condition(scope_model, key_sql, scope_key) }}
     {%- else -%}

@@ -40,7 +40,7 @@ import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -262,11 +262,15 @@ def run_gate(
         stamp = _build_stamp(warehouse_dir, layer) if of_warehouse else {}
         with _connect(db_path) as con:
             scope = gate_scope(layer, warehouse_dir, stamp, report.checks_version) if of_warehouse else None
+            if scope and layer == "marts":
+                catalog = con.execute("select current_database()").fetchall()[0][0]
+                scope = replace(scope, kept=kept_rederived_rows(con, catalog))
             report.scope = scope.describe() if scope else ""
             _schema_gate(report, con, layer, models, keys, fingerprint=layer == "marts", scope=scope)
             if layer == "marts" and check_conservation:
                 _conservation_check(report, con, live_dose_keys_sql or LIVE_DOSE_KEYS_SQL,
-                                    scope.rows.get("dose_reconciliation") if scope else None)
+                                    scope.rows.get("dose_reconciliation") if scope else None,
+                                    scope.kept.get("dose_reconciliation") if scope else None)
             validated = _validated_state(layer, con, stamp, report.checks_version) if of_warehouse else None
     report.timings["total_s"] = round(time.perf_counter() - started, 3)
     target_dir = Path(report_dir) if report_dir else warehouse_dir / "gate_reports" / safe_name(run_id)
@@ -310,12 +314,35 @@ class GateScope:
     since_build: str
     rows: dict[str, str]
     skipped: frozenset[str] = frozenset()
+    # tables of `rows` whose re-derived rows the build also kept in a table of their own (relation)
+    kept: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [f"rows re-derived in {', '.join(sorted(self.rows))}"] if self.rows else []
+        if self.kept:
+            parts[-1] += f" (read where the build kept them: {', '.join(sorted(self.kept))})"
         if self.skipped:
             parts.append(f"{len(self.skipped)} tables not rebuilt ({', '.join(sorted(self.skipped))})")
         return f"{'; '.join(parts) or 'whole tables'}; the rest passed the gate of build {self.since_build}"
+
+
+# The scoped marts whose re-derived rows the dbt build keeps in intermediate.<mart>__rederived
+# (keep_rederived_rows in dbt_project/macros/dose_chain.sql): exactly the rows scoped_mart_rows selects.
+KEPT_REDERIVED_MARTS = ("dose_reconciliation", "person_vaccination")
+
+
+def rederived_rows_relation(mart: str, catalog: str | None = None) -> str:
+    """The table where the last incremental build kept the rows of `mart` it re-derived."""
+    return f"{_q(catalog) + '.' if catalog else ''}intermediate.{_q(mart + '__rederived')}"
+
+
+def kept_rederived_rows(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
+    """{mart: relation} of the kept re-derived rows present in the warehouse attached as `catalog`."""
+    present = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = 'intermediate' "
+        "and suffix(table_name, '__rederived')", [catalog]).fetchall()}
+    return {mart: rederived_rows_relation(mart, catalog) for mart in KEPT_REDERIVED_MARTS
+            if f"{mart}__rederived" in present}
 
 
 def scoped_mart_rows(catalog: str | None = None) -> dict[str, str]:
@@ -471,7 +498,11 @@ def _schema_gate(
         select = f"select {', '.join(c if c == '*' else _q(c) for c in columns)} from {relation}"
         t0 = time.perf_counter()
         condition = scope.rows.get(table) if scope else None
-        frame = con.sql(f"{select} where {condition}" if condition else select).pl()
+        kept = scope.kept.get(table) if scope else None
+        if kept:  # the same rows as `condition` selects, kept by the build: not filtered out of the mart again
+            frame = con.sql(f"select {', '.join(c if c == '*' else _q(c) for c in columns)} from {kept}").pl()
+        else:
+            frame = con.sql(f"{select} where {condition}" if condition else select).pl()
         soft_frame, table_rows = None, None
         if condition:
             _, soft = split_soft_checks(model.to_schema())
@@ -766,14 +797,15 @@ def _load_examples(loads: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _conservation_check(report: GateReport, con: duckdb.DuckDBPyConnection, live_sql: str,
-                        scope: str | None = None) -> None:
+                        scope: str | None = None, kept: str | None = None) -> None:
     """Every live received dose record appears exactly once in marts.dose_reconciliation; with `scope` (a
-    condition on source, source_record_id), among the records it selects (an incremental build)."""
+    condition on source, source_record_id), among the records it selects (an incremental build), whose
+    mart rows `kept` holds when the build kept them (kept_rederived_rows)."""
     t0 = time.perf_counter()
     mart_sql = f"select source, source_record_id from {DOSE_RECONCILIATION_RELATION}"
     if scope:
         live_sql = f"select source, source_record_id from ({live_sql}) where {scope}"
-        mart_sql += f" where {scope}"
+        mart_sql = f"select source, source_record_id from {kept}" if kept else f"{mart_sql} where {scope}"
     base = f"""
         with live as (select distinct source, source_record_id from ({live_sql})),
         mart as ({mart_sql})

@@ -114,7 +114,8 @@ def test_a_record_breaking_a_mart_invariant_fails_the_marts_gate(built):
     shutil.copy(warehouse / "warehouse.duckdb", copy)
     try:
         with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
-            con.execute("""update marts.dose_reconciliation set citizen_id = null
+            # dose_reconciliation is a view of the chain's last table: break the row there
+            con.execute("""update intermediate.int_dose_records_sequenced set citizen_id = null
                            where source_record_id = (select min(source_record_id) from marts.dose_reconciliation
                                                      where match_status = 'verified')""")
         with pytest.raises(GateFailed) as failed:

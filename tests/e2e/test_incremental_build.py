@@ -150,8 +150,9 @@ def test_the_published_file_is_patched_and_equals_the_marts(builds):
     con = duckdb.connect()
     con.execute(f"attach '{builds['published_db']}' as pub (read_only)")
     con.execute(f"attach '{builds['full_db']}' as full_build (read_only)")
-    marts = [r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = 'full_build' "
-                                       "and schema_name = 'marts' order by 1").fetchall()]
+    marts = [r[0] for r in con.execute("select table_name from information_schema.tables "
+                                       "where table_catalog = 'full_build' and table_schema = 'marts' order by 1"
+                                       ).fetchall()]
     assert "dose_reconciliation" in marts
     for table in marts:
         a, b = f"pub.marts.{table}", f"full_build.marts.{table}"

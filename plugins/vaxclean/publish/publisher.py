@@ -40,6 +40,7 @@ from vaxclean.gates import (
     CheckResult,
     GateReport,
     checks_version,
+    kept_rederived_rows,
     run_gate,
     scoped_mart_rows,
     table_fingerprint,
@@ -224,8 +225,9 @@ def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info:
         ).fetchall()}
         for stale in published - set(tables):
             con.execute(f'drop table {db}.marts."{stale}"')
-        mart_rows = {table: _copy_mart(con, db, table, SCOPED_MARTS.get(table) if table in published else None)
-                     for table in tables}
+        kept = kept_rederived_rows(con, "wh")
+        mart_rows = {table: _copy_mart(con, db, table, SCOPED_MARTS.get(table) if table in published else None,
+                                       kept.get(table)) for table in tables}
         copied = {table: table_fingerprint(con, catalog, "marts", table) for table in mart_rows}
         if any(gated.get(t) != f for t, f in copied.items()):
             logger.warning("publish %s: the previously published marts are not the previous build's; copying all",
@@ -291,8 +293,10 @@ def _open_next(tmp: Path, warehouse_db: Path) -> tuple[duckdb.DuckDBPyConnection
 
 
 def _warehouse_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The marts of the warehouse: its tables and views (dose_reconciliation) of schema marts."""
     return [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = 'wh' and schema_name = 'marts' order by 1"
+        "select table_name from information_schema.tables where table_catalog = 'wh' and table_schema = 'marts' "
+        "order by 1"
     ).fetchall()]
 
 
@@ -304,13 +308,16 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, int]:
     return {table: _copy_mart(con, db, table) for table in tables}
 
 
-def _copy_mart(con: duckdb.DuckDBPyConnection, db: str, table: str, scope: str | None = None) -> int:
+def _copy_mart(con: duckdb.DuckDBPyConnection, db: str, table: str, scope: str | None = None,
+               kept: str | None = None) -> int:
     """Copy a warehouse mart into the new file: whole, or (`scope`, a condition) only the rows the build
-    re-derived, over the previous file's rows. Returns the mart's rows in the new file."""
+    re-derived, over the previous file's rows; those rows read from `kept` when the build kept them there
+    (the fingerprint check of the copy still compares it with the whole mart). Returns the mart's rows in
+    the new file."""
     target = f'{db}.marts."{table}"'
     if scope:
         con.execute(f"delete from {target} where {scope}")
-        con.execute(f'insert into {target} select * from wh.marts."{table}" where {scope}')
+        con.execute(f'insert into {target} select * from {kept or f"wh.marts.{_quote(table)} where {scope}"}')
     else:
         con.execute(f'create or replace table {target} as select * from wh.marts."{table}"')
     return int(con.execute(f"select count(*) from {target}").fetchall()[0][0])

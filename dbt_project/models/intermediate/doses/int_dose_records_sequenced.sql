@@ -6,6 +6,7 @@
     dose_number_inconsistent: the reported dose number differs from the recomputed sequence;
     unknown_vaccine: the typed vaccine matches no alias.
     dose_before_campaign: dated before var('campaign_start_on').
+  The issues of a record are distinct and sorted (dose_reconciliation publishes them as they are).
   Duplicates take status `duplicate`, credit nobody and carry no sequence. A suspected borrowed identity
   (int_dose_records_screened) is not credited: needs_review with suspected_borrowed_identity. A kept
   record is signed when it or one of its duplicates (its re-keyed copy) carries the site's signature.
@@ -148,7 +149,7 @@ final as (
         resolved.citizen_id,
         resolved.match_status,
         resolved.match_score,
-        list_concat(
+        list_sort(list_distinct(list_concat(
             resolved.issues,
             list_filter(
                 [
@@ -162,7 +163,7 @@ final as (
                 ],
                 lambda code: code is not null
             )
-        ) as issues,
+        ))) as issues,
         resolved.duplicate_of_source,
         resolved.duplicate_of_record_id,
         resolved.vaccine_code,
