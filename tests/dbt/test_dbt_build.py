@@ -189,7 +189,7 @@ def test_parse_and_failure_reporting(tmp_path: Path) -> None:
 
 
 def test_primary_key_test_catches_a_duplicate_and_a_null_key(built_warehouse: dict[str, object], tmp_path: Path) -> None:
-    """The dose chain's key test (macros/tests/primary_key.sql) fails on a repeated and on a null key."""
+    """The dose chain's key test (tests/assert_dose_chain_keys_unique.sql) fails on a repeated and on a null key."""
     import shutil
 
     warehouse = tmp_path / "warehouse"
@@ -199,6 +199,7 @@ def test_primary_key_test_catches_a_duplicate_and_a_null_key(built_warehouse: di
                     "select * from intermediate.int_dose_records_unioned limit 1")
         con.execute("insert into intermediate.int_dose_records_unioned "
                     "select * replace (null as dose_record_key) from intermediate.int_dose_records_unioned limit 1")
-    with pytest.raises(DbtFailure, match="primary_key_int_dose_records_unioned_dose_record_key") as failure:
-        run_dbt(["test", "--select", "int_dose_records_unioned"], warehouse_dir=warehouse, vars={"as_of": fixture.AS_OF})
+    with pytest.raises(DbtFailure, match="assert_dose_chain_keys_unique") as failure:
+        run_dbt(["test", "--select", "assert_dose_chain_keys_unique"], warehouse_dir=warehouse,
+                vars={"as_of": fixture.AS_OF})
     assert "Got 2 results" in str(failure.value)
