@@ -114,10 +114,14 @@
   snapshot makes the build full). On a full build (int_dose_builds_planned, read when the test
   runs) they check every row.
   dbt's generic tests (unique, not_null, relationships, accepted_values...) read their model through
-  get_where_subquery: this adds the scope filter for the scoped models and nothing for the others.
+  get_where_subquery: this adds the scope filter for the scoped models (and for the incremental platform
+  staging model, macros/platform_staging.sql) and nothing for the others.
 -#}
 {% macro duckdb__get_where_subquery(relation) -%}
     {%- set base = dbt.default__get_where_subquery(relation) -%}
+    {%- if relation is not string and relation.identifier == 'stg_platform__immunizations' -%}
+        {{ return(platform_staging_rederived(relation, base)) }}  {#- macros/platform_staging.sql -#}
+    {%- endif -%}
     {%- set scopes = {
         'int_dose_records_unioned': ('int_dose_scopes_changed', 'dose_record_key'),
         'int_dose_records_linked': ('int_dose_scopes_changed', 'dose_record_key'),

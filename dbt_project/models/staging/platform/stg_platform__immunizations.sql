@@ -30,6 +30,7 @@
     incremental_strategy='delete+insert',
     unique_key='source_record_id',
     on_schema_change='fail',
+    pre_hook="{{ keep_platform_staging_since() }}",
     post_hook="delete from {{ this }} where source = '" ~ tombstone ~ "'",
 ) }}
 
