@@ -286,6 +286,36 @@ def test_marts_gate_after_an_incremental_build_reads_the_rows_it_rederived(tmp_p
     assert not report.scope and _table_result(report, "dose_reconciliation").rows == 24
 
 
+def test_marts_gate_reads_the_rederived_rows_where_the_build_kept_them(tmp_path: Path) -> None:
+    """After an incremental build, dose_reconciliation's scope rows come from
+    intermediate.dose_reconciliation__rederived (dbt's keep_rederived_rows), not from the mart again."""
+    import duckdb
+
+    wh = _warehouse(tmp_path)
+    _stamp(wh, "marts", "b1")
+    run_gate("marts", warehouse_dir=wh, run_id="r1")
+    with duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True) as con:
+        doses = con.sql("select * from marts.dose_reconciliation").pl()
+    credited = doses.filter(pl.col("match_status").is_in(["verified", "corrected", "probable"]))
+    picked = credited.head(2).select("source", "source_record_id").rows()
+    _dose_scope(wh, picked, [])
+    in_scope = pl.struct("source", "source_record_id").is_in([{"source": s, "source_record_id": r} for s, r in picked])
+    first = pl.struct("source", "source_record_id").is_in([{"source": picked[0][0], "source_record_id": picked[0][1]}])
+    # the kept rows carry a broken row the mart does not: the gate must have read the kept table
+    kept = _break_credited(doses, first).filter(in_scope)
+    with duckdb.connect(str(wh / "warehouse.duckdb")) as con:
+        con.register("kept", kept.to_arrow())
+        con.execute("create table intermediate.dose_reconciliation__rederived as select * from kept")
+    _stamp(wh, "marts", "b2", previous="b1")
+    report = run_gate("marts", warehouse_dir=wh, run_id="r2", raise_on_failure=False)
+    assert "read where the build kept them: dose_reconciliation" in report.scope
+    assert _table_result(report, "dose_reconciliation").rows == 2
+    failed = [c for c in report.checks if c.status == "fail"]
+    assert [(c.table, c.check, c.failed_rows) for c in failed] == [("dose_reconciliation", "credited_has_citizen_id", 1)]
+    conserved = next(c for c in report.checks if c.check == "dose_records_conserved")
+    assert conserved.status == "pass" and conserved.total_rows == 2
+
+
 def test_marts_gate_reads_everything_unless_the_build_started_from_the_validated_tables(tmp_path: Path) -> None:
     wh = _warehouse(tmp_path)
     _stamp(wh, "marts", "b1")
