@@ -128,7 +128,6 @@
         'int_dose_records_matched': ('int_dose_scopes_matched', 'dose_record_key'),
         'int_dose_records_verified': ('int_dose_scopes_matched', 'dose_record_key'),
         'int_dose_records_deduplicated': ('int_dose_scopes_paired', 'dose_record_key'),
-        'int_dose_records_screened': ('int_dose_scopes_sequenced', 'dose_record_key'),
         'int_dose_records_sequenced': ('int_dose_scopes_sequenced', 'dose_record_key'),
         'dose_reconciliation': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),
         'commune_worklist': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),

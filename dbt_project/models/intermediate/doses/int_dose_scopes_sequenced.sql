@@ -1,6 +1,6 @@
 {#-
-  R4 of the incremental dose chain (macros/dose_chain.sql), the scope of int_dose_records_screened,
-  int_dose_records_sequenced and the per-record marts:
+  R4 of the incremental dose chain (macros/dose_chain.sql), the scope of int_dose_records_sequenced (its
+  screening and sequence) and the per-record marts:
     X    = R2, the originals of R2's records (new and old: a kept record inherits its copies' signature)
            and the records whose original is in R2;
     core = X and every record credited (int_dose_records_verified) to a citizen of X, old or new (the
