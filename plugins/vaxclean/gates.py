@@ -68,6 +68,7 @@ EXAMPLES_PER_CHECK = 3
 COPY_CHECK = "same_as_gated_marts"  # publish: the copy has the fingerprints of the passed marts gate
 CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", "quarantine_share_per_load", COPY_CHECK)
 RAW_VALIDATED_FILES = "raw_files_validated.json"  # under <warehouse>/gate_reports/
+RAW_READ_CACHE = "raw_read_cache"  # under <warehouse>/gate_reports/: rows of raw files read whole (_read_whole)
 VALIDATED_BUILD = "{layer}_validated.json"  # under <warehouse>/gate_reports/: the build a passed gate validated
 PLATFORM_STAGING = "stg_platform__immunizations"  # re-derived rows: last_extracted_at after the gate's watermark
 # Built-in pandera checks that hold value by value: rows that passed them keep passing whatever rows join them.
@@ -254,7 +255,8 @@ def run_gate(
     validated: dict[str, Any] | None = None
     if layer == "raw":
         validated_files = _raw_gate(report, warehouse_dir / "raw", interval_start, interval_end,
-                                    _load_validated_files(registry, report.checks_version))
+                                    _load_validated_files(registry, report.checks_version),
+                                    warehouse_dir / "gate_reports" / RAW_READ_CACHE)
     else:
         models, keys = (STAGING_MODELS, STAGING_KEYS) if layer == "staging" else (MART_MODELS, _mart_keys())
         # the warehouse itself (not a copy being published) after an incremental build: its re-derived rows
@@ -640,12 +642,12 @@ def _plain(value: Any) -> Any:
 
 
 def _raw_gate(report: GateReport, raw_dir: Path, start: dt.datetime | None, end: dt.datetime | None,
-              validated: dict[str, str]) -> dict[str, str]:
+              validated: dict[str, str], read_cache: Path | None = None) -> dict[str, str]:
     """Validate the raw tables and the quarantine; returns the files to record as validated if the gate passes."""
     checked: dict[str, str] = {}
     with _connect(None) as con:
         for table, model in RAW_MODELS.items():
-            checked |= _raw_table(report, con, raw_dir, table, model, validated)
+            checked |= _raw_table(report, con, raw_dir, table, model, validated, read_cache)
         _quarantine_checks(report, con, raw_dir, start, end)
     return checked
 
@@ -660,7 +662,8 @@ def checks_hold_per_file(schema: pa.DataFrameSchema) -> bool:
 
 
 def _raw_table(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str,
-               model: type[pa.DataFrameModel], validated: dict[str, str]) -> dict[str, str]:
+               model: type[pa.DataFrameModel], validated: dict[str, str],
+               read_cache: Path | None = None) -> dict[str, str]:
     """Validate a raw table's files not validated before (all of them unless its checks hold per file).
 
     Returns {file (relative to the raw directory): key} of the table's files that are valid if the gate passes.
@@ -691,7 +694,7 @@ def _raw_table(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path
                  if not col.nullable or col.checks or name in (schema.unique or ())]
     try:
         if not per_file:  # read whole: small tables (the load audit), kept for the quarantine check
-            con.execute(f"create or replace temp table {_q(table)} as select * from {source}", params)
+            _read_whole(con, raw_dir, table, files, read_cache / f"{table}.parquet" if read_cache else None)
             source, params = _q(table), None
         structure = con.sql(f"select * from {source} limit 0", params=params).pl()
         present = [c for c in data_cols if c in structure.columns]
@@ -704,6 +707,49 @@ def _raw_table(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path
                    read_s=time.perf_counter() - t0, data_frame=data)
     report.tables[-1].files_unchanged = unchanged
     return files if per_file else {}
+
+
+def _read_whole(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str, files: dict[str, str],
+                cache: Path | None) -> None:
+    """Temp table `table`: every row of `files` ({file: signature}), the rows of the files whose signature
+    `cache` holds read from it (one Parquet file), the others from their files; then `cache` rewritten
+    with the rows of `files`. The load audit is one small file per load (~1 170 at the province's scale,
+    0.4 s to open each time); a cache of contents keyed by signature, so it is right whatever the verdict."""
+    cached: list[str] = []
+    if cache is not None and cache.exists():
+        try:
+            seen = dict(con.execute("select distinct _file, _signature from read_parquet(?)", [str(cache)]).fetchall())
+            cached = [f for f, signature in files.items() if seen.get(f) == signature]
+        except duckdb.Error as exc:  # unreadable: every file is read
+            logger.warning("raw gate: read cache %s unreadable (%s); reading every file", cache, _safe_error(exc))
+    to_read = [f for f in files if f not in set(cached)]
+    con.execute("create or replace temp table vaxclean_raw_signatures (_file varchar, _signature varchar)")
+    con.executemany("insert into vaxclean_raw_signatures values (?, ?)", list(files.items()))
+    prefix = str(raw_dir) + "/"
+    parts = []
+    if cached:
+        parts.append(f"select * from read_parquet('{_sql_str(cache)}') "
+                     "where _file in (select unnest($cached))")
+    if to_read:
+        parts.append(f"""select files.* exclude (filename), signatures._file, signatures._signature
+            from read_parquet($files, union_by_name = true, filename = true) as files
+            inner join vaxclean_raw_signatures as signatures
+                on substr(files.filename, {len(prefix) + 1}) = signatures._file""")
+    params = {k: v for k, v in (("cached", cached), ("files", [prefix + f for f in to_read])) if v}
+    con.execute(f"create or replace temp table vaxclean_raw_rows as {' union all by name '.join(parts)}", params)
+    con.execute(f"create or replace temp table {_q(table)} as "
+                "select * exclude (_file, _signature) from vaxclean_raw_rows")
+    if cache is not None and to_read:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staged = cache.with_name(f".{cache.name}.tmp")
+        con.execute(f"copy vaxclean_raw_rows to '{_sql_str(staged)}' (format parquet)")
+        os.replace(staged, cache)
+    con.execute("drop table vaxclean_raw_rows")
+    con.execute("drop table vaxclean_raw_signatures")
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _raw_files(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str) -> dict[str, str]:

@@ -7,10 +7,18 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from vaxclean.gates import GateFailed, run_gate
-from vaxclean.raw.layout import init_raw, record_load, rows_to_table, table_dir, write_parquet_atomic
+from vaxclean.raw.layout import (
+    file_signature,
+    init_raw,
+    record_load,
+    rows_to_table,
+    table_dir,
+    write_parquet_atomic,
+)
 from vaxclean.schemas import examples
 
 NOW = dt.datetime(2022, 1, 5, 10, 0, tzinfo=dt.UTC)
@@ -209,6 +217,28 @@ def test_raw_tables_with_checks_across_rows_are_always_read_whole(tmp_path: Path
         "quarantined": 0, "started_at": NOW, "finished_at": NOW, "status": "loaded", "detail": ""}]), audit)
     with pytest.raises(GateFailed, match="load_audit: multiple_fields_uniqueness: 2 of 2 rows"):
         run_gate("raw", warehouse_dir=wh, run_id="r2")
+
+
+def test_load_audit_rows_come_from_the_read_cache_while_their_files_are_unchanged(tmp_path: Path) -> None:
+    """The load audit (read whole: its checks span rows) is read from gate_reports/raw_read_cache/ for the
+    files whose signature the cache holds; a file written again is read from the file."""
+    import duckdb
+
+    wh = _raw_lake(tmp_path, quarantined=0)
+    run_gate("raw", warehouse_dir=wh, run_id="r1")
+    cache = wh / "gate_reports" / "raw_read_cache" / "load_audit.parquet"
+    audit = table_dir(wh / "raw", "load_audit") / "site_batches" / "L1.parquet"
+    with duckdb.connect() as con:
+        cached = dict(con.execute(f"select _file, _signature from read_parquet('{cache}')").fetchall())
+        assert cached == {"load_audit/site_batches/L1.parquet": file_signature(audit)}
+        # a cached row that differs from its file: only a gate reading the cache sees it
+        con.execute(f"copy (select * replace (90 as loaded) from read_parquet('{cache}')) to '{cache}.new' (format parquet)")
+    Path(f"{cache}.new").replace(cache)
+    with pytest.raises(GateFailed, match="received_is_loaded_plus_quarantined"):
+        run_gate("raw", warehouse_dir=wh, run_id="r2")
+
+    write_parquet_atomic(pq.read_table(audit), audit)  # the same rows in a new file: read from it again
+    assert run_gate("raw", warehouse_dir=wh, run_id="r3").passed
 
 
 def test_marts_gate_records_table_fingerprints(tmp_path: Path) -> None:
