@@ -91,14 +91,26 @@
 {%- endmacro %}
 
 
+{#- Whether this build of the chain is incremental, as int_dose_builds_planned says: read at run time (a
+    test or a hook runs after the plan); false before any plan exists. The scoped tests and the kept
+    re-derived rows decide by it alike. -#}
+{% macro dose_chain_plan_is_incremental() -%}
+    {%- set plan = dose_chain_relation('int_dose_builds_planned') -%}
+    {%- if not execute or adapter.get_relation(database=plan.database, schema=plan.schema,
+                                               identifier=plan.identifier) is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(run_query('select coalesce(bool_or(is_incremental), false) from ' ~ plan).columns[0].values()[0]) }}
+{%- endmacro %}
+
+
 {#- Post-hook of a scoped mart that many data tests read: its rows of the keys this build re-derived (what
     duckdb__get_where_subquery would select for each test), kept once in <intermediate>.<mart>__rederived;
     its tests read that small table instead of filtering the whole mart once each (dose_reconciliation:
-    3.2 M rows, nine tests). Dropped by a full build (the tests then read the whole mart). A view of the
-    chain (dose_reconciliation) keeps them when the chain is incremental. -#}
+    3.2 M rows, nine tests). Dropped by a full build (the tests then read the whole mart). -#}
 {% macro keep_rederived_rows(scope_model, key_sql, scope_key='dose_record_key') -%}
     {%- set kept = dose_chain_relation(this.identifier ~ '__rederived') -%}
-    {%- if is_incremental() or (config.get('materialized') == 'view' and dose_chain_is_incremental()) -%}
+    {%- if dose_chain_plan_is_incremental() -%}
         create or replace table {{ kept }} as
         select * from {{ this }} where {{ dose_scope_condition(scope_model, key_sql, scope_key) }}
     {%- else -%}
@@ -136,16 +148,8 @@
     {#- the marts whose post-hook keeps their re-derived rows (keep_rederived_rows) -#}
     {%- set kept = ['dose_reconciliation', 'person_vaccination'] -%}
     {%- set identifier = relation.identifier if relation is not string else none -%}
-    {%- if identifier not in scopes -%}
-        {{ return(base) }}
-    {%- endif -%}
-    {%- set plan = dose_chain_relation('int_dose_builds_planned') -%}
-    {#- read now (the test runs after its model, hence after the plan): a full build gets the plain relation -#}
-    {%- if not execute or adapter.get_relation(database=plan.database, schema=plan.schema,
-                                               identifier=plan.identifier) is none -%}
-        {{ return(base) }}
-    {%- endif -%}
-    {%- if not run_query('select coalesce(bool_or(is_incremental), false) from ' ~ plan).columns[0].values()[0] -%}
+    {#- a full build gets the plain relation -#}
+    {%- if identifier not in scopes or not dose_chain_plan_is_incremental() -%}
         {{ return(base) }}
     {%- endif -%}
     {%- set scope = scopes[identifier] -%}
