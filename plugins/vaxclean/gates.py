@@ -329,22 +329,14 @@ class GateScope:
         return f"{'; '.join(parts) or 'whole tables'}; the rest passed the gate of build {self.since_build}"
 
 
-# The scoped marts whose re-derived rows the dbt build keeps in intermediate.<mart>__rederived
-# (keep_rederived_rows in dbt_project/macros/dose_chain.sql): exactly the rows scoped_mart_rows selects.
-KEPT_REDERIVED_MARTS = ("dose_reconciliation", "person_vaccination")
-
-
-def rederived_rows_relation(mart: str, catalog: str | None = None) -> str:
-    """The table where the last incremental build kept the rows of `mart` it re-derived."""
-    return f"{_q(catalog) + '.' if catalog else ''}intermediate.{_q(mart + '__rederived')}"
-
-
 def kept_rederived_rows(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
-    """{mart: relation} of the kept re-derived rows present in the warehouse attached as `catalog`."""
+    """{mart: relation} of the scoped marts whose re-derived rows the last incremental dbt build kept in
+    intermediate.<mart>__rederived (keep_rederived_rows in dbt_project/macros/dose_chain.sql: exactly the
+    rows scoped_mart_rows selects), in the warehouse attached as `catalog`."""
     present = {r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = 'intermediate' "
         "and suffix(table_name, '__rederived')", [catalog]).fetchall()}
-    return {mart: rederived_rows_relation(mart, catalog) for mart in KEPT_REDERIVED_MARTS
+    return {mart: f"{_q(catalog)}.intermediate.{_q(mart + '__rederived')}" for mart in scoped_mart_rows()
             if f"{mart}__rederived" in present}
 
 
@@ -522,14 +514,11 @@ def _validate_tables(report: GateReport, con: duckdb.DuckDBPyConnection, catalog
         wanted = {*model.to_schema().columns, *key, *(c for cols in CHECK_COLUMNS.values() for c in cols)}
         columns = [c for c in present[table] if c in wanted] or ["*"]  # none declared: the structure fails
         relation = f"{_q(catalog)}.{_q(db_schema)}.{_q(table)}"
-        select = f"select {', '.join(c if c == '*' else _q(c) for c in columns)} from {relation}"
         t0 = time.perf_counter()
         condition = scope.rows.get(table) if scope else None
-        kept = scope.kept.get(table) if scope else None
-        if kept:  # the same rows as `condition` selects, kept by the build: not filtered out of the mart again
-            frame = con.sql(f"select {', '.join(c if c == '*' else _q(c) for c in columns)} from {kept}").pl()
-        else:
-            frame = con.sql(f"{select} where {condition}" if condition else select).pl()
+        kept = scope.kept.get(table) if scope else None  # the rows `condition` selects, kept by the build
+        select = f"select {', '.join(c if c == '*' else _q(c) for c in columns)} from {kept or relation}"
+        frame = con.sql(f"{select} where {condition}" if condition and not kept else select).pl()
         soft_frame, table_rows = None, None
         if condition:
             _, soft = split_soft_checks(model.to_schema())
@@ -743,9 +732,10 @@ def _read_whole(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: str, files
             cached = [f for f, signature in files.items() if seen.get(f) == signature]
         except duckdb.Error as exc:  # unreadable: every file is read
             logger.warning("raw gate: read cache %s unreadable (%s); reading every file", cache, _safe_error(exc))
-    to_read = [f for f in files if f not in set(cached)]
-    con.execute("create or replace temp table vaxclean_raw_signatures (_file varchar, _signature varchar)")
-    con.executemany("insert into vaxclean_raw_signatures values (?, ?)", list(files.items()))
+    to_read = sorted(files.keys() - set(cached))
+    con.execute("create or replace temp table vaxclean_raw_signatures as "
+                "select unnest($files) as _file, unnest($signatures) as _signature",
+                {"files": list(files), "signatures": list(files.values())})
     prefix = str(raw_dir) + "/"
     parts = []
     if cached:
