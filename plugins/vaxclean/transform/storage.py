@@ -23,15 +23,17 @@ COMPACT_DELETED_SHARE = 0.10
 
 def deleted_share(con: duckdb.DuckDBPyConnection, catalog: str, schemas: Iterable[str]) -> float:
     """The largest share of deleted rows among the tables of `schemas` in `catalog`: 1 - rows / rows stored
-    (duckdb_tables().estimated_size counts the deleted rows until their row groups are rewritten)."""
+    (duckdb_tables().estimated_size counts the deleted rows until their row groups are rewritten); one
+    query for every table."""
     schemas = list(schemas)
     tables = con.execute(
         "select schema_name, table_name, estimated_size from duckdb_tables() "
         f"where database_name = ? and schema_name in ({', '.join('?' * len(schemas))}) and estimated_size > 0",
         [catalog, *schemas]).fetchall()
-    share = 0.0
-    for schema, table, stored in tables:
-        name = ".".join('"' + part.replace('"', '""') + '"' for part in (catalog, schema, table))
-        rows = con.execute(f"select count(*) from {name}").fetchall()[0][0]
-        share = max(share, 1 - rows / stored)
-    return share
+    if not tables:
+        return 0.0
+    counts = " union all ".join(
+        f"select 1 - count(*) / {stored} as share from "
+        + ".".join('"' + part.replace('"', '""') + '"' for part in (catalog, schema, table))
+        for schema, table, stored in tables)
+    return float(con.execute(f"select max(share) from ({counts})").fetchall()[0][0])
