@@ -24,17 +24,18 @@ def model(dbt, session):
         f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code")
     plan = dbt.ref("int_dose_builds_planned")
     features = dbt.ref("int_population_linkage_features")
-    features = f"({features.sql_query()})"
-    if not session.execute(f"select bool_or(is_incremental) from ({plan.sql_query()})").fetchall()[0][0]:
-        to_link = session.sql(needs_linkage_sql(f"({records.sql_query()})", f"({citizens.sql_query()})"))
-        return link_citizen_features(session, to_link.to_arrow_table(), features)
-    scope = dbt.ref("int_dose_scopes_changed")
-    records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
-    # the scope's records read once (needs_linkage_sql reads them three times): one scan of the 3.2 M records
-    session.register("vaxclean_scored_records", records.to_arrow_table())
+    incremental = session.execute(f"select bool_or(is_incremental) from ({plan.sql_query()})").fetchall()[0][0]
+    source = f"({records.sql_query()})"
+    if incremental:
+        scope = dbt.ref("int_dose_scopes_changed")
+        records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
+        # the scope's records read once (needs_linkage_sql reads them three times: each a scan of the
+        # 3.2 M records); a full build streams them instead (every record: too many to hold)
+        source = "vaxclean_scored_records"
+        session.register(source, records.to_arrow_table())
     try:
-        to_link = session.sql(needs_linkage_sql("vaxclean_scored_records", f"({citizens.sql_query()})"))
-        to_link = to_link.to_arrow_table()
+        to_link = session.sql(needs_linkage_sql(source, f"({citizens.sql_query()})")).to_arrow_table()
     finally:
-        session.unregister("vaxclean_scored_records")
-    return link_citizen_features(session, to_link, features)
+        if incremental:
+            session.unregister(source)
+    return link_citizen_features(session, to_link, f"({features.sql_query()})")
