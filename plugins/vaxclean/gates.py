@@ -331,8 +331,8 @@ class GateScope:
 
 def kept_rederived_rows(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
     """{mart: relation} of the scoped marts whose re-derived rows the last incremental dbt build kept in
-    intermediate.<mart>__rederived (keep_rederived_rows in dbt_project/macros/dose_chain.sql: exactly the
-    rows scoped_mart_rows selects), in the warehouse attached as `catalog`."""
+    intermediate.<mart>__rederived (dbt_project/macros/dose_chain.sql: get_incremental_dose_scope_sql,
+    keep_view_rederived_rows; the rows scoped_mart_rows selects), in the warehouse attached as `catalog`."""
     present = {r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = 'intermediate' "
         "and suffix(table_name, '__rederived')", [catalog]).fetchall()}

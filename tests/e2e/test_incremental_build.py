@@ -174,6 +174,41 @@ def test_the_gates_of_the_incremental_build_read_what_it_rederived(builds):
     assert 0 < platform["rows"] < platform["table_rows"] / 2
 
 
+# scoped model: its rows of the scope (the scope tables are in the intermediate schema)
+RECORD_KEY, CITIZENS = "dose_record_key in (select dose_record_key from intermediate.{})", \
+    "citizen_id in (select citizen_id from intermediate.int_dose_scopes_credited)"
+SCOPED = {
+    "intermediate.int_dose_records_unioned": RECORD_KEY.format("int_dose_scopes_changed"),
+    "intermediate.int_dose_records_linked": RECORD_KEY.format("int_dose_scopes_changed"),
+    "intermediate.int_dose_records_matched": RECORD_KEY.format("int_dose_scopes_matched"),
+    "intermediate.int_dose_records_verified": RECORD_KEY.format("int_dose_scopes_matched"),
+    "intermediate.int_dose_records_deduplicated": RECORD_KEY.format("int_dose_scopes_paired"),
+    "intermediate.int_dose_records_sequenced": RECORD_KEY.format("int_dose_scopes_sequenced"),
+    "marts.dose_reconciliation": "source || '/' || source_record_id in "
+                                 "(select dose_record_key from intermediate.int_dose_scopes_sequenced)",
+    "marts.commune_worklist": "source || '/' || source_record_id in "
+                              "(select dose_record_key from intermediate.int_dose_scopes_sequenced)",
+    "marts.person_vaccination": CITIZENS,
+}
+
+
+def test_each_scoped_model_kept_exactly_its_rows_of_the_scope(builds):
+    """What the next models of a scope, the tests, the gate and the publisher read instead of filtering the
+    model (dbt_project/macros/dose_chain.sql, get_incremental_dose_scope_sql): every row of the scope's
+    keys, nothing else; a full build keeps none."""
+    con = duckdb.connect(str(builds["incremental_db"]), read_only=True)
+    for model, in_scope in SCOPED.items():
+        kept, rows = f"intermediate.{model.split('.')[1]}__rederived", f"(select * from {model} where {in_scope})"
+        kept_rows, extra, missing = con.execute(
+            f"select (select count(*) from {kept}), (select count(*) from (from {kept} except all from {rows})), "
+            f"(select count(*) from (from {rows} except all from {kept}))").fetchone()
+        assert kept_rows > 0 and (extra, missing) == (0, 0), model
+    con.close()
+    with duckdb.connect(str(builds["full_db"]), read_only=True) as con:
+        assert con.execute("select count(*) from duckdb_tables() where suffix(table_name, '__rederived')"
+                           ).fetchall()[0][0] == 0
+
+
 def test_incremental_deletes_stay_in_their_row_groups_until_a_compaction(builds, monkeypatch):
     """Vacuum is off (vaxclean.transform.storage): the rows an incremental build re-derived are still stored
     as deleted ones in the warehouse and the patched published file; a published file holding

@@ -318,7 +318,7 @@ def test_marts_gate_after_an_incremental_build_reads_the_rows_it_rederived(tmp_p
 
 def test_marts_gate_reads_the_rederived_rows_where_the_build_kept_them(tmp_path: Path) -> None:
     """After an incremental build, dose_reconciliation's scope rows come from
-    intermediate.dose_reconciliation__rederived (dbt's keep_rederived_rows), not from the mart again."""
+    intermediate.dose_reconciliation__rederived (dbt's keep_view_rederived_rows), not from the mart again."""
     import duckdb
 
     wh = _warehouse(tmp_path)

@@ -15,7 +15,7 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='dose_scope',
     on_schema_change='fail',
     pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_paired')) }}",
 ) }}

@@ -7,7 +7,7 @@ The records that need linkage are selected inside the warehouse; only they, the 
 blocking key with them (all citizens on a full build) and the term frequencies of their values cross
 into Python: the citizens' linkage columns are kept with the population (int_population_linkage_features).
 On an incremental build (int_dose_builds_planned) only the records of scope R0 (int_dose_scopes_changed,
-macros/dose_chain.sql) are scored: a record's candidates and probabilities depend on the record and the
+macros/dose_chain.sql; read from the rows int_dose_records_unioned kept) are scored: a record's candidates and probabilities depend on the record and the
 population only (term frequencies come from the population). int_dose_records_linked keeps them across
 builds."""
 
@@ -17,9 +17,9 @@ def model(dbt, session):
 
     common = "name_key, date_of_birth, gender, phone"
     # admin codes that are unknown or contradict each other are no evidence (int_dose_records_unioned)
-    records = dbt.ref("int_dose_records_unioned").project(
-        f"dose_record_key, id_candidate, is_dob_year_only, {common}, "
-        "link_commune_code as commune_code, link_district_code as district_code")
+    records_columns = (f"dose_record_key, id_candidate, is_dob_year_only, {common}, "
+                       "link_commune_code as commune_code, link_district_code as district_code")
+    records = dbt.ref("int_dose_records_unioned").project(records_columns)
     citizens = dbt.ref("stg_population__citizens").project(
         f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code")
     plan = dbt.ref("int_dose_builds_planned")
@@ -27,8 +27,16 @@ def model(dbt, session):
     incremental = session.execute(f"select bool_or(is_incremental) from ({plan.sql_query()})").fetchall()[0][0]
     source = f"({records.sql_query()})"
     if incremental:
-        scope = dbt.ref("int_dose_scopes_changed")
-        records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
+        # R0's records as int_dose_records_unioned re-derived them in this build: the rows it kept
+        # (macros/dose_chain.sql, get_incremental_dose_scope_sql), else a filter of the 3.2 M records
+        kept = f'"{dbt.this.database}"."{dbt.this.schema}"."int_dose_records_unioned__rederived"'
+        if session.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
+                           "and table_name = 'int_dose_records_unioned__rederived'",
+                           [dbt.this.database, dbt.this.schema]).fetchall()[0][0]:
+            records = session.sql(f"select {records_columns} from {kept}")
+        else:
+            scope = dbt.ref("int_dose_scopes_changed")
+            records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
         # the scope's records read once (needs_linkage_sql reads them three times: each a scan of the
         # 3.2 M records); a full build streams them instead (every record: too many to hold)
         source = "vaxclean_scored_records"

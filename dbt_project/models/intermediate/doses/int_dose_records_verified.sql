@@ -13,15 +13,14 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='dose_scope',
     on_schema_change='fail',
     pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_matched')) }}",
 ) }}
 with
 
 matched as (
-    select * from {{ ref('int_dose_records_matched') }}
-    where {{ in_dose_scope(ref('int_dose_scopes_matched')) }}
+    select * from {{ dose_scope_rows(ref('int_dose_records_matched'), ref('int_dose_scopes_matched')) }}
 ),
 
 returns as (

@@ -9,17 +9,24 @@ scope as (
     select * from {{ ref('int_dose_scopes_sequenced') }}
 ),
 
+{#- R4's records as int_dose_records_sequenced re-derived them: the rows it kept (macros/dose_chain.sql), else
+    a filter of the 3.2 M records -#}
+{%- set sequenced_kept = dose_chain_kept_rows(ref('int_dose_records_sequenced')) %}
 sequenced as (
+    {%- if sequenced_kept is not none %}
+    select * from {{ sequenced_kept }}
+    {%- else %}
     select * from {{ ref('int_dose_records_sequenced') }}
+    semi join scope using (dose_record_key)
+    {%- endif %}
 ),
 
 credited as (
     select previous_citizen_id as citizen_id from scope
     where previous_citizen_id is not null
     union
-    select sequenced.citizen_id from sequenced
-    semi join scope on sequenced.dose_record_key = scope.dose_record_key
-    where sequenced.citizen_id is not null
+    select citizen_id from sequenced
+    where citizen_id is not null
 )
 
 select citizen_id from credited

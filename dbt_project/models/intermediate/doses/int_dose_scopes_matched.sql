@@ -16,6 +16,8 @@ changed as (
 ),
 
 {% if dose_chain_is_incremental() %}
+{#- R0's rows as int_dose_records_unioned re-derived them, kept by it (macros/dose_chain.sql) -#}
+{%- set unioned_kept = dose_chain_kept_rows(ref('int_dose_records_unioned')) %}
 records as (
     select dose_record_key, phone from {{ ref('int_dose_records_unioned') }}
 ),
@@ -25,7 +27,11 @@ evidence_changed as (
     select now.phone as new_phone, previous.phone as old_phone
     from (
         select dose_record_key, phone, phone_evidence_hash
+        {%- if unioned_kept is not none %}
+        from {{ unioned_kept }}
+        {%- else %}
         from {{ ref('int_dose_records_unioned') }} semi join changed using (dose_record_key)
+        {%- endif %}
     ) as now
     full outer join (
         select dose_record_key, phone, phone_evidence_hash

@@ -23,7 +23,13 @@ touched_keys as (
         null::varchar as id_candidate,
         null::varchar as name_key,
         null::date as date_of_birth
+    {#- R1's rows as int_dose_records_verified re-derived them: the rows it kept, else a filter -#}
+    {%- set verified_kept = dose_chain_kept_rows(ref('int_dose_records_verified')) %}
+    {%- if verified_kept is not none %}
+    from {{ verified_kept }} as verified
+    {%- else %}
     from {{ ref('int_dose_records_verified') }} as verified semi join matched using (dose_record_key)
+    {%- endif %}
     union all
     select null, records.id_candidate, records.name_key, records.date_of_birth
     from {{ ref('int_dose_records_unioned') }} as records semi join matched using (dose_record_key)

@@ -4,6 +4,10 @@
     second 3.2 M-row copy of it cost a delete + insert of the scope on every incremental build and a full
     write on full builds. BI tools read the published file (vaxclean.publish), where it is a table. -#}
 -- depends_on: {{ ref('int_dose_scopes_sequenced') }}
+{#- After the citizens' scope too: dbt starts the ready node of the least graph depth first, so this view's
+    dozen tests now come after person_vaccination and commune_worklist (a level deeper than the view's
+    tests otherwise), which the clock-dependent marts wait for. -#}
+-- depends_on: {{ ref('int_dose_scopes_credited') }}
 with
 
 sequenced as (

@@ -14,8 +14,7 @@
 with
 
 reconciled as (
-    select * from {{ ref('int_dose_records_sequenced') }}
-    where {{ in_dose_scope(ref('int_dose_scopes_sequenced')) }}
+    select * from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
 ),
 
 records as (
