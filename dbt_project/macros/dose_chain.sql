@@ -110,6 +110,14 @@
 {%- endmacro %}
 
 
+{#- (is_incremental, previous_platform_extracted_until as text or none) of this build's plan
+    (int_dose_builds_planned), read when the calling model compiles (after the plan is built). -#}
+{% macro dose_chain_plan_row() -%}
+    {{ return(run_query("select is_incremental, previous_platform_extracted_until::varchar from "
+                        ~ dose_chain_relation('int_dose_builds_planned')).rows[0]) }}
+{%- endmacro %}
+
+
 {#- Where a scoped model keeps the rows it re-derived (<intermediate>.<model>__rederived). -#}
 {% macro dose_chain_kept_relation(model) -%}
     {{ return(dose_chain_relation(model.identifier ~ '__rederived')) }}

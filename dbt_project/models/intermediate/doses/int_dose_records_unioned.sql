@@ -16,9 +16,36 @@
 ) }}
 with
 
+{#- the previous build's newest platform extraction, on an incremental build of the chain -#}
+{%- set plan_row = dose_chain_plan_row() if is_incremental() and execute else [false, none] %}
+{%- set since = plan_row[1] if plan_row[0] else none %}
+{%- set platform_scope %}
+    source_record_id in (
+        select substr(dose_record_key, 10) from {{ ref('int_dose_scopes_changed') }}
+        where starts_with(dose_record_key, 'platform/')
+    )
+{%- endset %}
 platform as (
+    {%- if since is none %}
     select * from {{ ref('stg_platform__immunizations') }}
     where {{ in_dose_scope(ref('int_dose_scopes_changed'), "'platform/' || source_record_id") }}
+    {%- else %}
+    -- R0's platform records with a version extracted since the previous build: the staging re-derived
+    -- and appended them last, and the literal lets the scan skip the older row groups (a filter by the
+    -- scope alone decodes the 3.1 M rows: 0.45 s -> 0.01 s at 1.3 M residents)
+    select * from {{ ref('stg_platform__immunizations') }}
+    where last_extracted_at > '{{ since }}'::timestamp and {{ platform_scope }}
+    {#- R0's other platform records (a new or changed police return), read by the scope when there are any
+        (asked now: a semi-join with an empty scope still scans every row group) -#}
+    {%- set others = run_query("select count(*) from " ~ ref('stg_platform__immunizations')
+                               ~ " where (last_extracted_at > '" ~ since ~ "'::timestamp) is not true and "
+                               ~ platform_scope).columns[0].values()[0] %}
+    {%- if others %}
+    union all
+    select * from {{ ref('stg_platform__immunizations') }}
+    where (last_extracted_at > '{{ since }}'::timestamp) is not true and {{ platform_scope }}
+    {%- endif %}
+    {%- endif %}
 ),
 
 site_batches as (

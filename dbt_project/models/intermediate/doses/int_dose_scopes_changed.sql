@@ -29,8 +29,7 @@ received as (
 {% if dose_chain_is_incremental() %}
 {#- read now (the plan is built before this model): the previous build's newest platform extraction, as a
     literal so that the Parquet scan skips the row groups extracted before it -#}
-{%- set plan_relation = dose_chain_relation('int_dose_builds_planned') -%}
-{%- set plan_row = run_query("select is_incremental, previous_platform_extracted_until::varchar from " ~ plan_relation).rows[0] -%}
+{%- set plan_row = dose_chain_plan_row() -%}
 previous as (
     select dose_record_key, received_at, police_return_hash from {{ previous_build }}
 ),
