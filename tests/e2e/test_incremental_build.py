@@ -209,6 +209,42 @@ def test_each_scoped_model_kept_exactly_its_rows_of_the_scope(builds):
                            ).fetchall()[0][0] == 0
 
 
+def test_a_plain_dbt_build_after_a_new_population_equals_a_full_one(builds, tmp_path, compare_builds):
+    """`dbt build` without --full-refresh after a new population snapshot (vaxclean.build would refresh):
+    the plan is full while dbt runs incrementally, so the chain re-derives every record; the kept rows
+    are dropped and every reader falls back to the scope (every record). It equals a --full-refresh."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vaxclean.load import load_population
+    from vaxclean.transform.dbt import run_dbt
+
+    plain, full, landing = tmp_path / "plain", tmp_path / "full", tmp_path / "landing"
+    shutil.copytree(builds["incremental_db"].parent, plain)
+    snapshots = sorted((builds["incremental_db"].parent.parent / "scenario" / "population").iterdir())
+    citizens = pq.read_table(sorted(snapshots[-1].glob("*.parquet"))[0])
+    names = citizens.column("full_name").to_pylist()
+    names[0] = (names[0] or "") + " Văn"  # a citizen renamed: every match can change
+    later = landing / "population" / "2022-12-31"
+    later.mkdir(parents=True)
+    renamed = pa.array(names, citizens.schema.field("full_name").type)
+    pq.write_table(citizens.set_column(citizens.schema.get_field_index("full_name"), "full_name", renamed),
+                   later / "part-0.parquet")
+    assert load_population(landing, plain / "raw")["files_loaded"] == 1
+    run_dbt(["build", "--exclude", "resource_type:unit_test"], warehouse_dir=plain)
+    shutil.copytree(plain / "raw", full / "raw")
+    run_dbt(["build", "--full-refresh", "--exclude", "resource_type:unit_test"], warehouse_dir=full)
+
+    with duckdb.connect(str(plain / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select has_previous_build, is_incremental from intermediate.int_dose_builds_planned"
+                           ).fetchall() == [(True, False)]
+        assert con.execute("select count(*) from duckdb_tables() where suffix(table_name, '__rederived')"
+                           ).fetchall()[0][0] == 0
+    tables, plain_tables, differences = compare_builds(plain / "warehouse.duckdb", full / "warehouse.duckdb")
+    assert "intermediate.int_dose_records_sequenced" in tables and tables == plain_tables
+    assert differences == {}
+
+
 def test_incremental_deletes_stay_in_their_row_groups_until_a_compaction(builds, monkeypatch):
     """Vacuum is off (vaxclean.transform.storage): the rows an incremental build re-derived are still stored
     as deleted ones in the warehouse and the patched published file; a published file holding
