@@ -101,12 +101,36 @@
     test or a hook runs after the plan); false before any plan exists. The scoped tests and the kept
     re-derived rows decide by it alike. -#}
 {% macro dose_chain_plan_is_incremental() -%}
+    {%- set plan = dose_chain_plan_relation() -%}
+    {%- if plan is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(run_query('select ' ~ dose_chain_plan_incremental_sql(plan)).columns[0].values()[0]) }}
+{%- endmacro %}
+
+
+{#- int_dose_builds_planned when it exists and dbt executes, else none. -#}
+{% macro dose_chain_plan_relation() -%}
     {%- set plan = dose_chain_relation('int_dose_builds_planned') -%}
     {%- if not execute or adapter.get_relation(database=plan.database, schema=plan.schema,
                                                identifier=plan.identifier) is none -%}
-        {{ return(false) }}
+        {{ return(none) }}
     {%- endif -%}
-    {{ return(run_query('select coalesce(bool_or(is_incremental), false) from ' ~ plan).columns[0].values()[0]) }}
+    {{ return(plan) }}
+{%- endmacro %}
+
+
+{#- SQL: whether the plan `plan` says incremental. -#}
+{% macro dose_chain_plan_incremental_sql(plan) -%}
+    (select coalesce(bool_or(is_incremental), false) from {{ plan }})
+{%- endmacro %}
+
+
+{#- SQL: whether the table `relation` exists now (asked by a query: a table a hook or a strategy made is not
+    in dbt's relation cache). -#}
+{% macro table_exists_sql(relation) -%}
+    exists (select 1 from duckdb_tables() where database_name = '{{ relation.database }}'
+            and schema_name = '{{ relation.schema }}' and table_name = '{{ relation.identifier }}')
 {%- endmacro %}
 
 
@@ -150,30 +174,31 @@
 {#- The rows `model` kept in this build (get_incremental_dose_scope_sql), or none: a full build, or a model
     not built incrementally. Found by a query (a table made by SQL is not in dbt's relation cache). -#}
 {% macro dose_chain_kept_rows(model) -%}
-    {%- set plan = dose_chain_relation('int_dose_builds_planned') -%}
-    {%- if not execute or adapter.get_relation(database=plan.database, schema=plan.schema,
-                                               identifier=plan.identifier) is none -%}
+    {%- set plan = dose_chain_plan_relation() -%}
+    {%- if plan is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set kept = dose_chain_kept_relation(model) -%}
     {#- one query (every scoped test asks): the plan is incremental and the table is there -#}
-    {%- set present = run_query("select count(*) from duckdb_tables() where database_name = '" ~ kept.database
-                                ~ "' and schema_name = '" ~ kept.schema ~ "' and table_name = '" ~ kept.identifier
-                                ~ "' and (select coalesce(bool_or(is_incremental), false) from " ~ plan ~ ")"
-                                ).columns[0].values()[0] -%}
+    {%- set present = run_query("select " ~ table_exists_sql(kept) ~ " and "
+                                ~ dose_chain_plan_incremental_sql(plan)).columns[0].values()[0] -%}
     {{ return(kept if present else none) }}
 {%- endmacro %}
 
 
-{#- Inside a scoped model's select: the rows of `model`, an earlier scoped model of the same scope, that this
-    build re-derived: its kept rows on an incremental build, else the model filtered by the scope
-    (in_dose_scope: every row on a full build). -#}
+{#- The rows of `model`, an earlier scoped model, of scope `scope_model`, as this build re-derived them: its
+    kept rows on an incremental build, else the model filtered by the scope. A scoped (incremental) model
+    reads them only when it is incremental itself (in_dose_scope: every row when it is built whole); a
+    scope model (a table) always reads the scope's rows. -#}
 {% macro dose_scope_rows(model, scope_model, key_sql='dose_record_key') -%}
-    {%- set kept = dose_chain_kept_rows(model) if is_incremental() else none -%}
+    {%- set scoped = is_incremental() if config.get('materialized') == 'incremental' else true -%}
+    {%- set kept = dose_chain_kept_rows(model) if scoped else none -%}
     {%- if kept is not none -%}
         {{ kept }}
+    {%- elif scoped -%}
+        (select * from {{ model }} where {{ dose_scope_condition(scope_model, key_sql) }})
     {%- else -%}
-        (select * from {{ model }} where {{ in_dose_scope(scope_model, key_sql) }})
+        {{ model }}
     {%- endif -%}
 {%- endmacro %}
 

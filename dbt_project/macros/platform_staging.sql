@@ -23,16 +23,13 @@
 
 
 {#- What the model's tests read (duckdb__get_where_subquery): the rows of the records re-derived since
-    the kept extraction time, or `base` (every row) after a full build. Read when the test runs (by a
-    query: the table is not in dbt's relation cache). -#}
+    the kept extraction time, or `base` (every row) after a full build. Read when the test runs. -#}
 {% macro platform_staging_rederived(relation, base) -%}
     {%- if not execute -%}
         {{ return(base) }}
     {%- endif -%}
     {%- set since = platform_staging_since_relation(relation) -%}
-    {%- set kept = run_query("select count(*) from duckdb_tables() where database_name = '" ~ since.database
-                             ~ "' and schema_name = '" ~ since.schema ~ "' and table_name = '" ~ since.identifier
-                             ~ "'").columns[0].values()[0] -%}
+    {%- set kept = run_query("select " ~ table_exists_sql(since)).columns[0].values()[0] -%}  {#- dose_chain.sql -#}
     {%- set value = run_query("select max(since)::varchar from " ~ since).columns[0].values()[0] if kept else none -%}
     {%- if value is none -%}
         {{ return(base) }}

@@ -60,6 +60,10 @@ deduplicated as {{ scope_rows }} (
     where {{ in_dose_scope(ref('int_dose_scopes_sequenced')) }}
 ),
 
+citizens as (
+    select * from {{ ref('stg_population__citizens') }}
+),
+
 -- borrowed identities (the screening) ------------------------------------------------------------------
 site_kinds as (
     select * from {{ ref('ref_vaccination_site_kinds') }}
@@ -91,7 +95,7 @@ screen_credited as (
 factory_doses as (
     select screen_credited.*, citizens.date_of_birth, citizens.is_birth_year_only
     from screen_credited
-    inner join {{ ref('stg_population__citizens') }} as citizens on screen_credited.citizen_id = citizens.citizen_id
+    inner join citizens on screen_credited.citizen_id = citizens.citizen_id
     where screen_credited.site_kind = 'factory_clinic'
 ),
 
@@ -163,10 +167,6 @@ signed_copies as (
 
 vaccines as (
     select * from {{ ref('ref_vaccines') }}
-),
-
-citizens as (
-    select * from {{ ref('stg_population__citizens') }}
 ),
 
 resolved as (

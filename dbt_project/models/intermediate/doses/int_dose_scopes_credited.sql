@@ -9,16 +9,9 @@ scope as (
     select * from {{ ref('int_dose_scopes_sequenced') }}
 ),
 
-{#- R4's records as int_dose_records_sequenced re-derived them: the rows it kept (macros/dose_chain.sql), else
-    a filter of the 3.2 M records -#}
-{%- set sequenced_kept = dose_chain_kept_rows(ref('int_dose_records_sequenced')) %}
+-- R4's records as int_dose_records_sequenced re-derived them (macros/dose_chain.sql)
 sequenced as (
-    {%- if sequenced_kept is not none %}
-    select * from {{ sequenced_kept }}
-    {%- else %}
-    select * from {{ ref('int_dose_records_sequenced') }}
-    semi join scope using (dose_record_key)
-    {%- endif %}
+    select * from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
 ),
 
 credited as (

@@ -16,8 +16,6 @@ changed as (
 ),
 
 {% if dose_chain_is_incremental() %}
-{#- R0's rows as int_dose_records_unioned re-derived them, kept by it (macros/dose_chain.sql) -#}
-{%- set unioned_kept = dose_chain_kept_rows(ref('int_dose_records_unioned')) %}
 records as (
     select dose_record_key, phone from {{ ref('int_dose_records_unioned') }}
 ),
@@ -26,12 +24,9 @@ records as (
 evidence_changed as (
     select now.phone as new_phone, previous.phone as old_phone
     from (
+        -- R0's rows as int_dose_records_unioned re-derived them (macros/dose_chain.sql)
         select dose_record_key, phone, phone_evidence_hash
-        {%- if unioned_kept is not none %}
-        from {{ unioned_kept }}
-        {%- else %}
-        from {{ ref('int_dose_records_unioned') }} semi join changed using (dose_record_key)
-        {%- endif %}
+        from {{ dose_scope_rows(ref('int_dose_records_unioned'), ref('int_dose_scopes_changed')) }}
     ) as now
     full outer join (
         select dose_record_key, phone, phone_evidence_hash

@@ -23,13 +23,8 @@ touched_keys as (
         null::varchar as id_candidate,
         null::varchar as name_key,
         null::date as date_of_birth
-    {#- R1's rows as int_dose_records_verified re-derived them: the rows it kept, else a filter -#}
-    {%- set verified_kept = dose_chain_kept_rows(ref('int_dose_records_verified')) %}
-    {%- if verified_kept is not none %}
-    from {{ verified_kept }} as verified
-    {%- else %}
-    from {{ ref('int_dose_records_verified') }} as verified semi join matched using (dose_record_key)
-    {%- endif %}
+    -- R1's rows as int_dose_records_verified re-derived them (macros/dose_chain.sql)
+    from {{ dose_scope_rows(ref('int_dose_records_verified'), ref('int_dose_scopes_matched')) }} as verified
     union all
     select null, records.id_candidate, records.name_key, records.date_of_birth
     from {{ ref('int_dose_records_unioned') }} as records semi join matched using (dose_record_key)

@@ -37,18 +37,12 @@ previous as (
 x as (
     select dose_record_key from paired
     union
-    {#- R2's rows as int_dose_records_deduplicated re-derived them: the rows it kept, else a filter -#}
-    {%- set deduplicated_kept = dose_chain_kept_rows(ref('int_dose_records_deduplicated')) %}
-    {%- if deduplicated_kept is not none %}
+    -- R2's rows as int_dose_records_deduplicated re-derived them (macros/dose_chain.sql)
     select original_key from (
         select case when is_duplicate then duplicate_of_source || '/' || duplicate_of_record_id end as original_key
-        from {{ deduplicated_kept }}
+        from {{ dose_scope_rows(ref('int_dose_records_deduplicated'), ref('int_dose_scopes_paired')) }}
     )
     where original_key is not null
-    {%- else %}
-    select deduplicated.original_key from deduplicated semi join paired using (dose_record_key)
-    where deduplicated.original_key is not null
-    {%- endif %}
     union
     select previous.original_key from previous semi join paired using (dose_record_key)
     where previous.original_key is not null
