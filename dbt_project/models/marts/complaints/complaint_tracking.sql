@@ -30,11 +30,8 @@ clock as (
 ),
 
 doses as (
-    -- only the doses of (or suggested for) a citizen a complaint names: every use below joins on them
-    select * from {{ ref('int_dose_records_sequenced') }}
-    where coalesce(citizen_id, candidate_citizen_id) in (
-        select citizen_id from {{ ref('int_complaints_linked') }} where citizen_id is not null
-    )
+    -- the doses of (or suggested for) a citizen a complaint names (linked_citizen_id): every use below joins on them
+    select * from {{ ref('int_complaint_doses_collected') }}
 ),
 
 returns as (
@@ -60,7 +57,6 @@ sla as (
 dose_evidence as (
     select
         doses.*,
-        coalesce(doses.citizen_id, doses.candidate_citizen_id) as linked_citizen_id,
         doses.match_status in ('verified', 'corrected', 'probable') as is_credited,
         coalesce(cast(returns.police_verified_on as timestamp), doses.received_at) as evidence_at
     from doses
