@@ -267,3 +267,21 @@
     {%- endset -%}
     {{ return(filtered) }}
 {%- endmacro %}
+
+
+{#-
+  The incremental strategy of a table of counts (incremental_strategy='count_delta'; unique_key: the
+  columns that key a count, nulls included; count_column: the count): the select returns the new value of
+  every count it touches; those rows replace the target's rows of the same key (compared null-safe: a
+  record without a commune is counted too), and a count that reached zero is dropped.
+  int_dose_counts_aggregated.
+-#}
+{% macro get_incremental_count_delta_sql(arg_dict) -%}
+    {%- set target, source = arg_dict['target_relation'], arg_dict['temp_relation'] -%}
+    {%- set keys = arg_dict['unique_key'] if arg_dict['unique_key'] is not string else [arg_dict['unique_key']] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where row({{ keys | join(', ') }}) in (select row({{ keys | join(', ') }}) from {{ source }});
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }} where {{ config.require('count_column') }} <> 0
+{%- endmacro %}

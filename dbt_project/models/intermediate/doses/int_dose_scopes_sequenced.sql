@@ -7,7 +7,9 @@
            borrowed-identity signals and the dose sequence read all of a citizen's doses);
     R4   = core and the duplicates of core's records (a duplicate of a suspected record is suspected).
   previous_citizen_id: the citizen the previous build credited the record to (person_vaccination
-  recomputes the old and the new citizens of R4).
+  recomputes the old and the new citizens of R4); has_previous_row and previous_commune_code,
+  previous_district_code, previous_vaccinated_on, previous_match_status: whether the previous build had
+  the record and how it counted it (int_dose_counts_aggregated takes those counts back).
 -#}
 -- depends_on: {{ ref('int_dose_records_deduplicated') }}
 -- depends_on: {{ ref('int_dose_records_verified') }}
@@ -31,7 +33,10 @@ verified as (
 ),
 
 previous as (
-    select dose_record_key, verified_citizen_id, citizen_id, original_key from {{ previous_build }}
+    select
+        dose_record_key, verified_citizen_id, citizen_id, original_key,
+        commune_code, district_code, vaccinated_on, match_status
+    from {{ previous_build }}
 ),
 
 x as (
@@ -72,7 +77,14 @@ scope as (
     where deduplicated.original_key in (select dose_record_key from core)
 )
 
-select scope.dose_record_key, previous.citizen_id as previous_citizen_id
+select
+    scope.dose_record_key,
+    previous.citizen_id as previous_citizen_id,
+    previous.dose_record_key is not null as has_previous_row,
+    previous.commune_code as previous_commune_code,
+    previous.district_code as previous_district_code,
+    previous.vaccinated_on as previous_vaccinated_on,
+    previous.match_status as previous_match_status
 from scope
 left join previous on scope.dose_record_key = previous.dose_record_key
 {% else %}
@@ -80,5 +92,13 @@ scope as (
     select dose_record_key from paired
 )
 
-select dose_record_key, null::varchar as previous_citizen_id from scope
+select
+    dose_record_key,
+    null::varchar as previous_citizen_id,
+    false as has_previous_row,
+    null::varchar as previous_commune_code,
+    null::varchar as previous_district_code,
+    null::date as previous_vaccinated_on,
+    null::varchar as previous_match_status
+from scope
 {% endif %}

@@ -10,8 +10,9 @@
 -#}
 with
 
-doses as (
-    select * from {{ ref('dose_reconciliation') }}
+dose_counts as (
+    -- dose_reconciliation's records counted by commune, district, day and status (kept incrementally)
+    select * from {{ ref('int_dose_counts_aggregated') }}
 ),
 
 persons as (
@@ -36,11 +37,12 @@ clock as (
 
 events as (
     -- counted per commune and day where they are many (3 M doses, 1 M persons), then summed
-    select commune_code, vaccinated_on as event_on, count(*) as doses_received,
-        count(*) filter (where match_status in ('verified', 'corrected', 'probable')) as doses_credited,
+    select commune_code, vaccinated_on as event_on, sum(dose_records) as doses_received,
+        coalesce(sum(dose_records) filter (where match_status in ('verified', 'corrected', 'probable')), 0)
+            as doses_credited,
         0 as persons_vaccinated, 0 as persons_passport_eligible, 0 as persons_passport_signed, 0 as worklist_open,
         0 as complaints_open, 0 as complaints_sla_breached
-    from doses
+    from dose_counts
     group by 1, 2
     union all
     select commune_code, first_dose_on, 0, 0, count(*), 0, 0, 0, 0, 0
@@ -62,17 +64,18 @@ events as (
 ),
 
 daily_deltas as (
+    -- bigint (sum gives hugeint): the running totals below add 8 columns over ~0.1 M commune-days
     select
         commune_code,
         event_on,
-        sum(doses_received) as doses_received,
-        sum(doses_credited) as doses_credited,
-        sum(persons_vaccinated) as persons_vaccinated,
-        sum(persons_passport_eligible) as persons_passport_eligible,
-        sum(persons_passport_signed) as persons_passport_signed,
-        sum(worklist_open) as worklist_open,
-        sum(complaints_open) as complaints_open,
-        sum(complaints_sla_breached) as complaints_sla_breached
+        cast(sum(doses_received) as bigint) as doses_received,
+        cast(sum(doses_credited) as bigint) as doses_credited,
+        cast(sum(persons_vaccinated) as bigint) as persons_vaccinated,
+        cast(sum(persons_passport_eligible) as bigint) as persons_passport_eligible,
+        cast(sum(persons_passport_signed) as bigint) as persons_passport_signed,
+        cast(sum(worklist_open) as bigint) as worklist_open,
+        cast(sum(complaints_open) as bigint) as complaints_open,
+        cast(sum(complaints_sla_breached) as bigint) as complaints_sla_breached
     from events
     where commune_code is not null and event_on is not null
     group by commune_code, event_on
@@ -83,7 +86,7 @@ communes as (
     from (
         select commune_code, district_code from admin_units
         union all
-        select distinct commune_code, district_code from doses where commune_code is not null
+        select distinct commune_code, district_code from dose_counts where commune_code is not null
         union all
         select distinct commune_code, district_code from complaints where commune_code is not null
     )

@@ -11,8 +11,9 @@
 -#}
 with
 
-doses as (
-    select * from {{ ref('dose_reconciliation') }}
+dose_counts as (
+    -- dose_reconciliation's records counted by commune, district, day and status (kept incrementally)
+    select * from {{ ref('int_dose_counts_aggregated') }}
 ),
 
 persons as (
@@ -77,13 +78,14 @@ dose_figures as (
     select
         district_code,
         grouping(district_code) = 1 as is_total,
-        count(*) as doses_received,
-        count(*) filter (where match_status in ('verified', 'corrected', 'probable')) as doses_credited,
-        count(*) filter (where match_status = 'corrected') as doses_corrected,
-        count(*) filter (where match_status = 'duplicate') as doses_duplicate,
-        count(*) filter (where match_status = 'needs_review') as doses_needs_review,
-        count(*) filter (where match_status = 'unmatched') as doses_unmatched
-    from doses
+        sum(dose_records) as doses_received,
+        coalesce(sum(dose_records) filter (where match_status in ('verified', 'corrected', 'probable')), 0)
+            as doses_credited,
+        coalesce(sum(dose_records) filter (where match_status = 'corrected'), 0) as doses_corrected,
+        coalesce(sum(dose_records) filter (where match_status = 'duplicate'), 0) as doses_duplicate,
+        coalesce(sum(dose_records) filter (where match_status = 'needs_review'), 0) as doses_needs_review,
+        coalesce(sum(dose_records) filter (where match_status = 'unmatched'), 0) as doses_unmatched
+    from dose_counts
     group by grouping sets ((district_code), ())
 ),
 
