@@ -11,13 +11,14 @@
 with
 
 -- the reconciled records dose_reconciliation publishes (the same columns; issues counted distinct below),
--- read directly: the person mart does not wait for that mart and its tests
+-- read directly: the person mart does not wait for that mart and its tests.
+-- Incremental: R4's rows as int_dose_records_sequenced re-derived them hold every credited dose of the
+-- citizens it touches (int_dose_scopes_sequenced: R4 takes in every record verified to a citizen of its
+-- core records, old or new, and a record's citizen_id is its verified citizen or null), so the 3.2 M-row
+-- table is not filtered by citizen.
 doses as (
-    select * from {{ ref('int_dose_records_sequenced') }}
+    select * from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
     where match_status in ('verified', 'corrected', 'probable')
-    {%- if is_incremental() %}
-        and {{ dose_scope_condition(ref('int_dose_scopes_credited'), 'citizen_id', 'citizen_id') }}
-    {%- endif %}
 ),
 
 vaccines as (
