@@ -4,10 +4,11 @@
     second 3.2 M-row copy of it cost a delete + insert of the scope on every incremental build and a full
     write on full builds. BI tools read the published file (vaxclean.publish), where it is a table. -#}
 -- depends_on: {{ ref('int_dose_scopes_sequenced') }}
-{#- After the citizens' scope too: dbt starts the ready node of the least graph depth first, so this view's
-    dozen tests now come after person_vaccination and commune_worklist (a level deeper than the view's
-    tests otherwise), which the clock-dependent marts wait for. -#}
--- depends_on: {{ ref('int_dose_scopes_credited') }}
+{#- Scheduled after complaint_tracking (no model reads this view): dbt starts the ready node of the least
+    graph depth first, so this view and its dozen tests would otherwise run before person_vaccination,
+    commune_worklist and complaint_tracking, which the KPIs wait for; now they fill dbt's second thread
+    while the KPIs build. -#}
+-- depends_on: {{ ref('complaint_tracking') }}
 with
 
 sequenced as (
