@@ -146,6 +146,30 @@ class Sampler:
 # ------------------------------------------------------------------------------------------ workers
 
 
+PROBE_SQL = "select count(distinct hash(i) % 1000003), sum(hash(i * 7) % 13) from range(8000000) t(i)"
+PROBE_NOTE = "fixed DuckDB workload: the machine's speed now (compare builds with it)"
+
+
+def machine_probe(repeats: int = 3) -> float:
+    """Median seconds of a fixed in-memory DuckDB workload on two threads (~0.4 s on a quiet machine here).
+
+    This machine's speed drifts by 15-40 % within an hour (the same build, the same data); a build's time
+    is comparable with another run's only together with the probe taken just before it.
+    """
+    import duckdb
+
+    con = duckdb.connect(config={"threads": 2})
+    try:
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            con.execute(PROBE_SQL).fetchall()
+            times.append(time.perf_counter() - started)
+    finally:
+        con.close()
+    return round(statistics.median(times), 3)
+
+
 def run_worker(stage: str, params: dict[str, Any], *, run_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     """Run one stage in a child process (`python -m vaxclean.bench worker`); returns its result + samples."""
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -524,6 +548,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if "error" in ext or "error" in land:
         return _finish(figures, rows, args)
 
+    rows.append(_stage_row("probe", machine_probe(), None, None, None, PROBE_NOTE))
     builds = []
     for attempt in range(args.repeat):
         if attempt:  # a full build again: everything but the raw lake goes (the build stamps and the gates'
@@ -574,6 +599,7 @@ def _delta_and_incremental(figures: dict[str, Any], rows: list[dict[str, Any]], 
     figures["delta_extraction"] = delta | {"delta_records": delta_n, "window": window}
     rows.append(_stage_row("delta.extraction", delta["wall_s"], delta.get("records"), delta["tree_peak_rss_mib"],
                            None, f"window [T0+{2 * window}h, T0+{2 * window + 2}h): {delta_n} edits/new records"))
+    rows.append(_stage_row("delta.probe", machine_probe(), None, None, None, PROBE_NOTE))
     inc = run_worker("build", {"run_id": f"bench_incremental_{window}", "steps": BUILD_STEPS}, run_dir=run_dir,
                      env=env)
     figures["incremental"] = inc

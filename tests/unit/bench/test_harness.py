@@ -44,6 +44,7 @@ def test_whole_harness_on_a_tiny_scenario(tmp_path: Path, capsys: pytest.Capture
     for stage in ("extraction", "landing", "build.publish", "build", "delta.extraction", "incremental"):
         assert stages[stage]["seconds"] > 0, stage
     assert stages["delta.extraction"]["records"] == 100
+    assert stages["probe"]["seconds"] > 0 and stages["delta.probe"]["seconds"] > 0  # the machine's speed, beside
     assert stages["incremental"]["records"] > stages["build"]["records"]  # the new records were built
     assert not (tmp_path / "run-p1000-s3").exists()  # the run directory is removed unless --keep-run
     assert (tmp_path / "scenario-p1000-s3" / "truth" / "manifest.json").exists()  # the scenario is cached
