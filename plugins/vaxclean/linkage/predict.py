@@ -98,18 +98,47 @@ def blocking_keys(model: dict) -> list[list[str]] | None:
     return keys
 
 
+def blocking_key_sql(model: dict) -> list[str]:
+    """One column per blocking rule (`blocking_key_<n>`): a hash of the rule's columns (as text), null when
+    one of them is null (SQL equality: a null shares nothing); [] when a rule is no equi-join. Two rows with
+    equal columns have equal keys; a hash collision only lets a citizen more through (blocked_sql), which
+    Splink's own blocking then pairs with nobody."""
+    keys = blocking_keys(model) or []
+    return [f"case when {' and '.join(f'{c} is not null' for c in columns)} "
+            f"then hash({', '.join(f'cast({c} as varchar)' for c in columns)}) end as blocking_key_{n}"
+            for n, columns in enumerate(keys, start=1)]
+
+
+def blocking_key_columns(model: dict) -> list[str]:
+    return [f"blocking_key_{n}" for n in range(1, len(blocking_key_sql(model)) + 1)]
+
+
+def citizen_features_sql(relation: str, model: dict) -> str:
+    """The citizens' feature columns (feature_sql) and their blocking keys (blocking_key_sql): what
+    int_population_linkage_features keeps and link_citizen_features reads."""
+    features = feature_sql(relation, id_column="citizen_id", year_only_column="is_birth_year_only")
+    keys = blocking_key_sql(model)
+    return f"select *, {', '.join(keys)} from ({features})" if keys else features
+
+
+def features_only_sql(model: dict, relation: str) -> str:
+    """SELECT of `relation`'s rows without its blocking keys (Splink reads the feature columns)."""
+    keys = blocking_key_columns(model)
+    return f"select * exclude ({', '.join(keys)}) from {relation}" if keys else f"select * from {relation}"
+
+
 def blocked_sql(model: dict, left: str, right: str) -> str | None:
-    """SELECT of the rows of `right` that share the columns of a blocking rule with a row of `left` (SQL
-    equality: a null shares nothing), or None when a rule is no equi-join. Splink's candidate pairs between
-    `left` and them are exactly those between `left` and `right` (link_only)."""
-    keys = blocking_keys(model)
-    if keys is None or model.get("link_type") != "link_only":
+    """SELECT of the rows of `right` (citizen_features_sql's columns) that share the columns of a blocking
+    rule with a row of `left` (feature columns), without the blocking keys, or None when a rule is no
+    equi-join. Splink's candidate pairs between `left` and them are exactly those between `left` and
+    `right` (link_only). One scan of the precomputed keys (0.1 s at 1.3 M citizens; a semi-join per rule
+    on the feature columns took 0.27-0.3 s)."""
+    keys = blocking_key_sql(model)
+    if not keys or model.get("link_type") != "link_only":
         return None
-    hits = " union ".join(
-        f"select r.unique_id from {right} as r semi join (select distinct {', '.join(columns)} from {left}) as k "
-        f"on {' and '.join(f'r.{c} = k.{c}' for c in columns)}"
-        for columns in keys)
-    return f"select * from {right} where unique_id in ({hits})"
+    hits = " or ".join(f"r.{column} in (select {column} from left_keys)" for column in blocking_key_columns(model))
+    return (f"with left_keys as materialized (select {', '.join(keys)} from {left}) "
+            f"{features_only_sql(model, right + ' as r')} where {hits}")
 
 
 def term_frequency_sql(population: str, column: str, values: str | None = None) -> str:
@@ -162,8 +191,7 @@ def link_records(records: pa.Table, citizens: pa.Table, model_path: Path = MODEL
         # the Arrow tables are read in place (views), not copied into the connection
         con.register("records", records)
         con.register("citizens", citizens)
-        con.execute("create table citizen_features as "
-                    + feature_sql("citizens", id_column="citizen_id", year_only_column="is_birth_year_only"))
+        con.execute("create table citizen_features as " + citizen_features_sql("citizens", load_model(model_path)))
         to_link = con.sql(needs_linkage_sql("records", "citizens")).to_arrow_table()
         return link_citizen_features(con, to_link, "citizen_features", model_path)
     finally:
@@ -193,7 +221,7 @@ def link_citizen_features(session: duckdb.DuckDBPyConnection, to_link: pa.Table,
         try:
             blocked = (blocked_sql(model, "vaxclean_linkage_left", citizen_features)
                        if left.num_rows <= RESTRICT_SHARE * population_size else None)
-            right = session.sql(blocked or f"select * from {citizen_features}").to_arrow_table()
+            right = session.sql(blocked or features_only_sql(model, citizen_features)).to_arrow_table()
             session.register("vaxclean_linkage_right", right)
             term_frequencies = {
                 column: session.sql(term_frequency_sql(

@@ -115,7 +115,6 @@ def test_linking_against_the_citizens_features_kept_in_the_warehouse_gives_the_s
     import duckdb
 
     from vaxclean.linkage import predict
-    from vaxclean.linkage.features import feature_sql
 
     twins = [("TWIN_TYPO", "le van anhh", D(2001, 5, 20), False, "male", "05434", "164", "0911111111", None, None)]
     records = _records(RECORDS + twins)
@@ -123,8 +122,7 @@ def test_linking_against_the_citizens_features_kept_in_the_warehouse_gives_the_s
     expected = link_records(records, _citizens()).sort_by("dose_record_key")
     session = duckdb.connect()
     session.register("citizens", _citizens())
-    session.execute("create table features as "
-                    + feature_sql("citizens", id_column="citizen_id", year_only_column="is_birth_year_only"))
+    session.execute("create table features as " + predict.citizen_features_sql("citizens", predict.load_model()))
     session.register("records", records)
     to_link = session.sql(predict.needs_linkage_sql("records", "citizens")).to_arrow_table()
     before = session.execute("select count(*) from duckdb_views() where not internal").fetchall()
