@@ -203,3 +203,18 @@ def test_primary_key_test_catches_a_duplicate_and_a_null_key(built_warehouse: di
         run_dbt(["test", "--select", "assert_dose_chain_keys_unique"], warehouse_dir=warehouse,
                 vars={"as_of": fixture.AS_OF})
     assert "Got 2 results" in str(failure.value)
+
+
+def test_not_null_columns_names_each_column_with_nulls(built_warehouse: dict[str, object], tmp_path: Path) -> None:
+    """A mart's required columns are checked by one not_null_columns test: a row per column with nulls."""
+    import shutil
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(Path(str(built_warehouse["warehouse"])), warehouse)
+    with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
+        con.execute("update marts.complaint_tracking set category = null, sla_days = null "
+                    "where ticket_id = (select min(ticket_id) from marts.complaint_tracking)")
+    with pytest.raises(DbtFailure, match="not_null_columns_complaint_tracking") as failure:
+        run_dbt(["test", "--select", "complaint_tracking,test_name:not_null_columns"], warehouse_dir=warehouse,
+                vars={"as_of": fixture.AS_OF})
+    assert "Got 2 results" in str(failure.value)

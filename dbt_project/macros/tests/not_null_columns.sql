@@ -1,0 +1,16 @@
+{#- None of `columns` is null: one test node and one scan for a model's required columns, where dbt's
+    `not_null` takes a node per column (in `dbt build` each node costs ~0.03 s of dbt's own work, and the
+    marts at the end of the build have ~35 tests). Fails with a row per column that has nulls. -#}
+{% test not_null_columns(model, columns) %}
+with null_counts as (
+    select
+        {%- for column in columns %}
+        count(*) filter (where {{ column }} is null) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ model }}
+)
+
+select column_name, null_rows
+from (unpivot null_counts on columns(*) into name column_name value null_rows)
+where null_rows > 0
+{% endtest %}
