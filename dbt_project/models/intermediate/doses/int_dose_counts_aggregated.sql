@@ -10,14 +10,13 @@
   touched counts and drops those that reach zero.
 -#}
 -- depends_on: {{ ref('int_dose_scopes_sequenced') }}
-{%- if is_incremental() and execute
-      and not run_query('select has_previous_build from ' ~ dose_chain_relation('int_dose_builds_planned')).columns[0].values()[0] %}
-    {#- the scope then holds no previous counts to take back -#}
-    {{ exceptions.raise_compiler_error(this ~ " is incremental but the dose chain is not: run the marts with --full-refresh") }}
-{%- endif %}
+{#- by delta only when the chain itself is incremental (the scope then carries the previous counts);
+    otherwise every count is recomputed and the stored ones no longer found go to zero (dropped) -#}
+{%- set by_delta = is_incremental() and execute and run_query(
+        'select has_previous_build from ' ~ dose_chain_relation('int_dose_builds_planned')).columns[0].values()[0] %}
 with
 
-{% if is_incremental() %}
+{% if by_delta %}
 scope as (
     select * from {{ ref('int_dose_scopes_sequenced') }}
 ),
@@ -53,10 +52,24 @@ final as (
         and deltas.match_status is not distinct from counted.match_status
 )
 {% else %}
-final as (
+counts as (
     select commune_code, district_code, vaccinated_on, match_status, count(*) as dose_records
     from {{ ref('int_dose_records_sequenced') }}
     group by all
+),
+
+final as (
+    select * from counts
+    {%- if is_incremental() %}
+    union all
+    -- the stored counts no longer found: zero (the strategy drops them)
+    select commune_code, district_code, vaccinated_on, match_status, 0
+    from (
+        select commune_code, district_code, vaccinated_on, match_status from {{ this }}
+        except
+        select commune_code, district_code, vaccinated_on, match_status from counts
+    )
+    {%- endif %}
 )
 {% endif %}
 
