@@ -9,7 +9,9 @@
   R4's rows and the rows of citizens no complaint names any more; the select adds R4's re-derived rows of
   complained citizens and every record of the citizens newly named by a complaint (the previous build's
   complaint_tracking tells who was named before: read by name, it is downstream). A scan of the 3.2 M
-  rows happens only when there are such citizens (complaints_newly_named_citizens).
+  rows happens only when there are such citizens (complaints_newly_named_citizens). Like the chain's read
+  of its previous state, this assumes the previous build succeeded: vaxclean.build runs a full refresh
+  after a failed one (no build stamp).
 -#}
 -- depends_on: {{ ref('int_dose_scopes_sequenced') }}
 {%- set newly_named = complaints_newly_named_citizens() if is_incremental() else none %}
