@@ -37,7 +37,7 @@ deltas as (
     having sum(dose_records) <> 0
 ),
 
-final as (
+recounted as (
     select
         deltas.commune_code,
         deltas.district_code,
@@ -50,7 +50,7 @@ final as (
         and deltas.district_code is not distinct from counted.district_code
         and deltas.vaccinated_on is not distinct from counted.vaccinated_on
         and deltas.match_status is not distinct from counted.match_status
-)
+),
 {% else %}
 counts as (
     select commune_code, district_code, vaccinated_on, match_status, count(*) as dose_records
@@ -58,7 +58,7 @@ counts as (
     group by all
 ),
 
-final as (
+recounted as (
     select * from counts
     {%- if is_incremental() %}
     union all
@@ -70,13 +70,17 @@ final as (
         select commune_code, district_code, vaccinated_on, match_status from counts
     )
     {%- endif %}
-)
+),
 {% endif %}
 
-select
-    cast(commune_code as varchar) as commune_code,
-    cast(district_code as varchar) as district_code,
-    cast(vaccinated_on as date) as vaccinated_on,
-    cast(match_status as varchar) as match_status,
-    cast(dose_records as bigint) as dose_records
-from final
+final as (
+    select
+        cast(commune_code as varchar) as commune_code,
+        cast(district_code as varchar) as district_code,
+        cast(vaccinated_on as date) as vaccinated_on,
+        cast(match_status as varchar) as match_status,
+        cast(dose_records as bigint) as dose_records
+    from recounted
+)
+
+select * from final
