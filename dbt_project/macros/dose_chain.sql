@@ -134,10 +134,10 @@
 {%- endmacro %}
 
 
-{#- (is_incremental, previous_platform_extracted_until as text or none) of this build's plan
-    (int_dose_builds_planned), read when the calling model compiles (after the plan is built). -#}
+{#- (is_incremental, previous_platform_extracted_until as text or none, has_previous_build) of this build's
+    plan (int_dose_builds_planned), read when the calling model compiles (after the plan is built). -#}
 {% macro dose_chain_plan_row() -%}
-    {{ return(run_query("select is_incremental, previous_platform_extracted_until::varchar from "
+    {{ return(run_query("select is_incremental, previous_platform_extracted_until::varchar, has_previous_build from "
                         ~ dose_chain_relation('int_dose_builds_planned')).rows[0]) }}
 {%- endmacro %}
 

@@ -12,8 +12,7 @@
 -- depends_on: {{ ref('int_dose_scopes_sequenced') }}
 {#- by delta only when the chain itself is incremental (the scope then carries the previous counts);
     otherwise every count is recomputed and the stored ones no longer found go to zero (dropped) -#}
-{%- set by_delta = is_incremental() and execute and run_query(
-        'select has_previous_build from ' ~ dose_chain_relation('int_dose_builds_planned')).columns[0].values()[0] %}
+{%- set by_delta = is_incremental() and execute and dose_chain_plan_row()[2] %}
 with
 
 {% if by_delta %}
