@@ -1,5 +1,11 @@
 {#- int_complaint_doses_collected (incremental with the dose chain, models/intermediate/complaints). -#}
 
+{#- SQL: the citizens the complaints of this build name (int_complaints_linked). -#}
+{% macro complained_citizens_sql() -%}
+    select citizen_id from {{ ref('int_complaints_linked') }} where citizen_id is not null
+{%- endmacro %}
+
+
 {#- The citizens a complaint names now and named in no complaint of the previous build (its
     complaint_tracking, read by name: downstream of the caller), as {'sql': a select of citizen_id,
     'count': how many, counted when the caller compiles}. Without a previous complaint_tracking, every
@@ -8,7 +14,7 @@
     {%- set previous = adapter.get_relation(database=target.database, schema=generate_schema_name('marts', none),
                                             identifier='complaint_tracking') -%}
     {%- set sql -%}
-        select citizen_id from {{ ref('int_complaints_linked') }} where citizen_id is not null
+        {{ complained_citizens_sql() }}
         {%- if previous is not none %}
         except
         select citizen_id from {{ previous }} where citizen_id is not null
@@ -26,9 +32,7 @@
         {%- set newly_named = complaints_newly_named_citizens() -%}
         delete from {{ this }}
         where {{ dose_scope_condition(ref('int_dose_scopes_sequenced')) }}
-            or linked_citizen_id not in (
-                select citizen_id from {{ ref('int_complaints_linked') }} where citizen_id is not null
-            )
+            or linked_citizen_id not in ({{ complained_citizens_sql() }})
             {%- if newly_named['count'] > 0 %}
             or linked_citizen_id in ({{ newly_named['sql'] }})
             {%- endif %}

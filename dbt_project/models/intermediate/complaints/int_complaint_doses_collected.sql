@@ -18,8 +18,7 @@
 with
 
 complained as (
-    select distinct citizen_id from {{ ref('int_complaints_linked') }}
-    where citizen_id is not null
+    {{ complained_citizens_sql() }}
 ),
 
 {% if is_incremental() %}
