@@ -188,33 +188,36 @@ def test_parse_and_failure_reporting(tmp_path: Path) -> None:
         run_dbt(["run", "--select", "stg_platform__immunizations"], warehouse_dir=tmp_path)
 
 
-def test_primary_key_test_catches_a_duplicate_and_a_null_key(built_warehouse: dict[str, object], tmp_path: Path) -> None:
-    """The dose chain's key test (tests/assert_dose_chain_keys_unique.sql) fails on a repeated and on a null key."""
+def _failing_dbt_test(built_warehouse: dict[str, object], tmp_path: Path, statements: list[str], select: str,
+                      match: str) -> str:
+    """`dbt test --select <select>` on a copy of the built warehouse after `statements` broke it: the
+    failure's message (the test must fail, naming `match`)."""
     import shutil
 
     warehouse = tmp_path / "warehouse"
     shutil.copytree(Path(str(built_warehouse["warehouse"])), warehouse)
     with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
-        con.execute("insert into intermediate.int_dose_records_unioned "
-                    "select * from intermediate.int_dose_records_unioned limit 1")
-        con.execute("insert into intermediate.int_dose_records_unioned "
-                    "select * replace (null as dose_record_key) from intermediate.int_dose_records_unioned limit 1")
-    with pytest.raises(DbtFailure, match="assert_dose_chain_keys_unique") as failure:
-        run_dbt(["test", "--select", "assert_dose_chain_keys_unique"], warehouse_dir=warehouse,
-                vars={"as_of": fixture.AS_OF})
-    assert "Got 2 results" in str(failure.value)
+        for statement in statements:
+            con.execute(statement)
+    with pytest.raises(DbtFailure, match=match) as failure:
+        run_dbt(["test", "--select", select], warehouse_dir=warehouse, vars={"as_of": fixture.AS_OF})
+    return str(failure.value)
+
+
+def test_primary_key_test_catches_a_duplicate_and_a_null_key(built_warehouse: dict[str, object], tmp_path: Path) -> None:
+    """The dose chain's key test (tests/assert_dose_chain_keys_unique.sql) fails on a repeated and on a null key."""
+    message = _failing_dbt_test(built_warehouse, tmp_path, [
+        "insert into intermediate.int_dose_records_unioned select * from intermediate.int_dose_records_unioned limit 1",
+        "insert into intermediate.int_dose_records_unioned "
+        "select * replace (null as dose_record_key) from intermediate.int_dose_records_unioned limit 1",
+    ], "assert_dose_chain_keys_unique", "assert_dose_chain_keys_unique")
+    assert "Got 2 results" in message
 
 
 def test_not_null_columns_names_each_column_with_nulls(built_warehouse: dict[str, object], tmp_path: Path) -> None:
     """A mart's required columns are checked by one not_null_columns test: a row per column with nulls."""
-    import shutil
-
-    warehouse = tmp_path / "warehouse"
-    shutil.copytree(Path(str(built_warehouse["warehouse"])), warehouse)
-    with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
-        con.execute("update marts.complaint_tracking set category = null, sla_days = null "
-                    "where ticket_id = (select min(ticket_id) from marts.complaint_tracking)")
-    with pytest.raises(DbtFailure, match="not_null_columns_complaint_tracking") as failure:
-        run_dbt(["test", "--select", "complaint_tracking,test_name:not_null_columns"], warehouse_dir=warehouse,
-                vars={"as_of": fixture.AS_OF})
-    assert "Got 2 results" in str(failure.value)
+    message = _failing_dbt_test(built_warehouse, tmp_path, [
+        "update marts.complaint_tracking set category = null, sla_days = null "
+        "where ticket_id = (select min(ticket_id) from marts.complaint_tracking)",
+    ], "complaint_tracking,test_name:not_null_columns", "not_null_columns_complaint_tracking")
+    assert "Got 2 results" in message
