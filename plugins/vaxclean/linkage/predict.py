@@ -110,7 +110,8 @@ def blocking_key_sql(model: dict) -> list[str]:
 
 
 def blocking_key_columns(model: dict) -> list[str]:
-    return [f"blocking_key_{n}" for n in range(1, len(blocking_key_sql(model)) + 1)]
+    """The names blocking_key_sql gives its columns."""
+    return [f"blocking_key_{n}" for n in range(1, len(blocking_keys(model) or []) + 1)]
 
 
 def citizen_features_sql(relation: str, model: dict) -> str:
