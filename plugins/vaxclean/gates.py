@@ -52,12 +52,13 @@ import polars as pl
 from pandera.errors import SchemaErrors, SchemaWarning
 
 from vaxclean.config import settings
+from vaxclean.personal_data import PERSONAL_COLUMNS
 from vaxclean.raw.layout import file_signature, safe_name, table_dir, table_glob
 from vaxclean.schemas import _common
 from vaxclean.schemas import marts as mart_schemas
 from vaxclean.schemas import raw as raw_schemas
 from vaxclean.schemas import staging as staging_schemas
-from vaxclean.schemas._common import CHECK_COLUMNS, PERSONAL_COLUMNS, mask, soft_max_share
+from vaxclean.schemas._common import CHECK_COLUMNS, mask, soft_max_share
 from vaxclean.schemas.marts import MART_MODELS, mart_key
 from vaxclean.schemas.raw import RAW_KEYS, RAW_MODELS
 from vaxclean.schemas.staging import STAGING_KEYS, STAGING_MODELS
@@ -340,16 +341,23 @@ def kept_rederived_rows(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[st
             if f"{mart}__rederived" in present}
 
 
-def scoped_mart_rows(catalog: str | None = None) -> dict[str, str]:
-    """The marts the dose chain builds by scope (dbt_project/macros/dose_chain.sql), each with the condition
-    selecting the rows its last build re-derived; `catalog`: the warehouse's name where it is attached."""
+def scoped_mart_keys(catalog: str | None = None) -> dict[str, tuple[str, str]]:
+    """The marts the dose chain builds by scope (dbt_project/macros/dose_chain.sql), each with its key
+    expression and the select of the keys its last build re-derived; `catalog`: the warehouse's name where
+    it is attached."""
     db = f"{_q(catalog)}." if catalog else ""
-    records = f"source || '/' || source_record_id in (select dose_record_key from {db}intermediate.int_dose_scopes_sequenced)"
+    records = ("source || '/' || source_record_id",
+               f"select dose_record_key from {db}intermediate.int_dose_scopes_sequenced")
     return {
         "dose_reconciliation": records,
         "commune_worklist": records,
-        "person_vaccination": f"citizen_id in (select citizen_id from {db}intermediate.int_dose_scopes_credited)",
+        "person_vaccination": ("citizen_id", f"select citizen_id from {db}intermediate.int_dose_scopes_credited"),
     }
+
+
+def scoped_mart_rows(catalog: str | None = None) -> dict[str, str]:
+    """scoped_mart_keys as the condition selecting the rows each scoped mart's last build re-derived."""
+    return {mart: f"{key} in ({keys})" for mart, (key, keys) in scoped_mart_keys(catalog).items()}
 
 
 def _read_json(path: Path) -> dict[str, Any]:

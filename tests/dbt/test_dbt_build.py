@@ -182,7 +182,7 @@ def test_contract_types_match_the_docs(marts: duckdb.DuckDBPyConnection) -> None
 
 def test_parse_and_failure_reporting(tmp_path: Path) -> None:
     counts = parse(warehouse_dir=tmp_path)
-    assert counts["sources"] == 6 and counts["nodes"]["model"] >= 20
+    assert counts["sources"] == 8 and counts["nodes"]["model"] >= 20  # 6 upstream sources + the intake bookkeeping (2)
     # no raw lake under this warehouse: the source glob matches nothing and the model fails
     with pytest.raises(DbtFailure, match="stg_platform__immunizations"):
         run_dbt(["run", "--select", "stg_platform__immunizations"], warehouse_dir=tmp_path)

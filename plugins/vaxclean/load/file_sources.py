@@ -72,6 +72,7 @@ class LandedFile:
     load_id: str
     partition: str | None
     loaded_at: datetime
+    modified_at: datetime | None = None  # the file's modification time as landed (registry: arrival evidence)
 
 
 @dataclass
@@ -198,7 +199,8 @@ def _quarantine_file(spec: FileSource, raw_dir: Path, landed: LandedFile, reason
                 started_at=landed.loaded_at, finished_at=now, status="quarantined",
                 detail=json.dumps(detail, ensure_ascii=False))
     registry.register_file(raw_dir, source=spec.source, sha256=landed.sha256, file_path=landed.rel_path,
-                           size_bytes=landed.size_bytes, load_id=landed.load_id, status=registry.STATUS_QUARANTINED)
+                           size_bytes=landed.size_bytes, load_id=landed.load_id, status=registry.STATUS_QUARANTINED,
+                           modified_at=landed.modified_at)
     counts.files_quarantined += 1
     counts.rows_quarantined += 1
     log.warning("%s: quarantined the whole file %s: %s", spec.source, landed.rel_path, log_reason or reason)
@@ -245,7 +247,8 @@ def load_landed_file(spec: FileSource, raw_dir: Path, landed: LandedFile, counts
                 started_at=landed.loaded_at, finished_at=datetime.now(UTC), status="loaded",
                 detail=json.dumps(detail, ensure_ascii=False))
     registry.register_file(raw_dir, source=spec.source, sha256=landed.sha256, file_path=landed.rel_path,
-                           size_bytes=landed.size_bytes, load_id=landed.load_id, status=registry.STATUS_LOADED)
+                           size_bytes=landed.size_bytes, load_id=landed.load_id, status=registry.STATUS_LOADED,
+                           modified_at=landed.modified_at)
     counts.files_loaded += 1
     counts.rows_loaded += len(read.rows)
     counts.rows_quarantined += len(rejects)
@@ -266,7 +269,9 @@ def load_file_source(spec: FileSource, landing_dir: Path, raw_dir: Path) -> dict
         rel_path = rel.as_posix()
         sha256 = registry.file_sha256(path)
         size = path.stat().st_size
-        seen = registry.check_seen(raw_dir, source=spec.source, sha256=sha256, file_path=rel_path, size_bytes=size)
+        modified_at = registry.modified_time(path)
+        seen = registry.check_seen(raw_dir, source=spec.source, sha256=sha256, file_path=rel_path, size_bytes=size,
+                                   modified_at=modified_at)
         if seen == "unchanged":
             counts.files_unchanged += 1
             continue
@@ -275,7 +280,7 @@ def load_file_source(spec: FileSource, landing_dir: Path, raw_dir: Path) -> dict
             continue
         landed = LandedFile(path=path, rel_path=rel_path, sha256=sha256, size_bytes=size,
                             load_id=f"{spec.source}:{sha256[:16]}", partition=_partition_of(spec, rel.parts),
-                            loaded_at=datetime.now(UTC))
+                            loaded_at=datetime.now(UTC), modified_at=modified_at)
         load_landed_file(spec, raw_dir, landed, counts)
     log.info("%s: %d files found, %d loaded, %d quarantined whole, %d unchanged, %d duplicate content; "
              "%d rows loaded, %d quarantined", spec.source, counts.files_found, counts.files_loaded,

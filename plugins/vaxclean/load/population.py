@@ -88,14 +88,14 @@ def _copy_atomic(connection: duckdb.DuckDBPyConnection, source: Path, target: Pa
 
 
 def _quarantine(raw_dir: Path, *, load_id: str, rel_path: str, sha256: str, size: int, reason: str,
-                started_at: datetime, counts: LoadCounts) -> None:
+                started_at: datetime, modified_at: datetime, counts: LoadCounts) -> None:
     row = {"load_id": load_id, "source": SOURCE, "file_path": rel_path, "page": None, "line_number": None,
            "reason": reason, "raw_text": "", "quarantined_at": started_at}
     record_load(raw_dir, source=SOURCE, load_id=load_id, target=TABLE, received=1, loaded=0, quarantine_rows=[row],
                 started_at=started_at, finished_at=datetime.now(UTC), status="quarantined",
                 detail=json.dumps({"file_path": rel_path, "whole_file": True}))
     registry.register_file(raw_dir, source=SOURCE, sha256=sha256, file_path=rel_path, size_bytes=size,
-                           load_id=load_id, status=registry.STATUS_QUARANTINED)
+                           load_id=load_id, status=registry.STATUS_QUARANTINED, modified_at=modified_at)
     counts.files_quarantined += 1
     counts.rows_quarantined += 1
     log.warning("population: quarantined the whole file %s: %s", rel_path, reason)
@@ -107,8 +107,9 @@ def _load_file(connection: duckdb.DuckDBPyConnection, raw_dir: Path, path: Path,
     size = path.stat().st_size
     load_id = f"{SOURCE}:{sha256[:16]}"
     started_at = datetime.now(UTC)
+    modified_at = registry.modified_time(path)
     common = {"load_id": load_id, "rel_path": rel_path, "sha256": sha256, "size": size, "started_at": started_at,
-              "counts": counts}
+              "modified_at": modified_at, "counts": counts}
     snapshot = _snapshot_date(rel_parts)
     if snapshot is None:
         _quarantine(raw_dir, reason="file is not inside a population/<yyyy-mm-dd>/ snapshot directory", **common)
@@ -137,7 +138,7 @@ def _load_file(connection: duckdb.DuckDBPyConnection, raw_dir: Path, path: Path,
     record_load(raw_dir, source=SOURCE, load_id=load_id, target=TABLE, received=received, loaded=loaded,
                 started_at=started_at, finished_at=datetime.now(UTC), detail=json.dumps(detail))
     registry.register_file(raw_dir, source=SOURCE, sha256=sha256, file_path=rel_path, size_bytes=size,
-                           load_id=load_id, status=registry.STATUS_LOADED)
+                           load_id=load_id, status=registry.STATUS_LOADED, modified_at=modified_at)
     counts.files_loaded += 1
     counts.rows_loaded += loaded
     counts.outputs.append(target.relative_to(raw_dir).as_posix())
@@ -156,7 +157,7 @@ def load_population(landing_dir: Path, raw_dir: Path) -> dict[str, object]:
             rel_parts = path.relative_to(landing_dir).parts
             sha256 = registry.file_sha256(path)
             seen = registry.check_seen(raw_dir, source=SOURCE, sha256=sha256, file_path="/".join(rel_parts),
-                                       size_bytes=path.stat().st_size)
+                                       size_bytes=path.stat().st_size, modified_at=registry.modified_time(path))
             if seen == "unchanged":
                 counts.files_unchanged += 1
             elif seen == registry.STATUS_DUPLICATE:

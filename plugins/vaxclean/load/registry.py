@@ -68,20 +68,28 @@ def register_file(
     size_bytes: int,
     load_id: str | None,
     status: str,
+    modified_at: datetime | None = None,
 ) -> Path:
-    """Write one registry row (idempotent: the file name is keyed by content, and path for duplicates)."""
+    """Write one registry row (idempotent: the file name is keyed by content, and path for duplicates).
+    `modified_at`: the file's modification time as landed (when its sender wrote it)."""
     if status == STATUS_DUPLICATE:
         target = _duplicate_path(raw_dir, source, sha256, file_path)
     else:
         target = _primary_path(raw_dir, source, sha256)
     row = {
         "file_sha256": sha256, "source": source, "file_path": file_path, "size_bytes": size_bytes,
-        "load_id": load_id, "status": status, "registered_at": datetime.now(UTC),
+        "load_id": load_id, "status": status, "registered_at": datetime.now(UTC), "file_modified_at": modified_at,
     }
     return write_parquet_atomic(rows_to_table(REGISTRY_TABLE, [row]), target)
 
 
-def check_seen(raw_dir: Path, *, source: str, sha256: str, file_path: str, size_bytes: int) -> str | None:
+def modified_time(path: Path) -> datetime:
+    """A file's modification time (UTC)."""
+    return datetime.fromtimestamp(Path(path).stat().st_mtime, UTC)
+
+
+def check_seen(raw_dir: Path, *, source: str, sha256: str, file_path: str, size_bytes: int,
+               modified_at: datetime | None = None) -> str | None:
     """Decide whether a landed file must be skipped; registers re-dropped content as a duplicate.
 
     Returns None for a new content (to be loaded), "unchanged" for the same file seen again under its
@@ -94,6 +102,6 @@ def check_seen(raw_dir: Path, *, source: str, sha256: str, file_path: str, size_
         return "unchanged"
     if not _duplicate_path(raw_dir, source, sha256, file_path).exists():
         register_file(raw_dir, source=source, sha256=sha256, file_path=file_path, size_bytes=size_bytes,
-                      load_id=None, status=STATUS_DUPLICATE)
+                      load_id=None, status=STATUS_DUPLICATE, modified_at=modified_at)
         log.info("%s: %s has the content of an already registered file; not loaded again", source, file_path)
     return STATUS_DUPLICATE

@@ -166,7 +166,9 @@ RAW_TABLES: dict[str, RawTable] = {
             "One row per landed file content seen: path, checksum, and what became of it.",
             [("file_sha256", pa.string()), ("source", pa.string()), ("file_path", pa.string()),
              ("size_bytes", pa.int64()), ("load_id", pa.string()), ("status", pa.string()),
-             ("registered_at", _TS)],
+             ("registered_at", _TS),
+             # the file's modification time as landed: when its sender wrote it (arrival evidence)
+             ("file_modified_at", _TS)],
         ),
     ]
 }

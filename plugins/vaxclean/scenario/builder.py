@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -70,22 +71,25 @@ def generate(out_dir: Path, people: int, seed: int) -> dict:
 
 def _write_batches(out_dir: Path, records: pl.DataFrame, reported: pl.DataFrame) -> dict:
     rows = pl.concat([records.select("source", "site_code", "file_name", "stt", "file_format", "numeric_ids",
-                                     "serial_dates", "vaccinated_day"),
+                                     "serial_dates", "vaccinated_day", "export_day"),
                       reported.drop("site_name", "priority_group")], how="horizontal")
     rows = rows.filter(pl.col("source") == "site_batch").sort("site_code", "file_name", "stt").with_columns(
         pl.when(pl.col("serial_dates")).then((pl.col("vaccinated_day") - EXCEL_EPOCH_DAY).cast(pl.String))
         .otherwise(pl.col("vaccinated_day").cast(pl.Date).dt.strftime("%d/%m/%Y")).alias("vaccinated_on"),
         pl.col("stt").cast(pl.String))
-    files = rows.select("site_code", "file_name", "file_format", "numeric_ids", "serial_dates").unique(
+    files = rows.select("site_code", "file_name", "file_format", "numeric_ids", "serial_dates", "export_day").unique(
         maintain_order=True)
     formats: dict[str, int] = {}
-    for site, name, fmt, numeric, serial in files.iter_rows():
+    for site, name, fmt, numeric, serial, export_day in files.iter_rows():
         part = rows.filter((pl.col("site_code") == site) & (pl.col("file_name") == name))
         path = out_dir / "site_batches" / site / name
         if fmt == "xlsx":
             write.write_batch_xlsx(part, path, bool(numeric), bool(serial))
         else:
             write.write_csv_text(write.batch_csv_frame(part), path, fmt)
+        # the file is dated as the site wrote it: its export day, 17:00 in Vietnam (10:00 UTC)
+        exported = (export_day * 86400) + 10 * 3600
+        os.utime(path, (exported, exported))
         formats[fmt] = formats.get(fmt, 0) + 1
     return {"files": files.height, "rows": rows.height, "files_by_format": dict(sorted(formats.items()))}
 

@@ -48,16 +48,6 @@ SOFT_MAX_SHARE: dict[str, float] = {
     "commune_code_known_format": 0.05,
 }
 
-# Columns holding personal data: reports show them masked (first character and length only).
-PERSONAL_COLUMNS = frozenset({
-    "full_name", "date_of_birth", "id_number", "phone", "citizen_id", "old_id_number", "address",
-    "candidate_citizen_id", "candidate_full_name", "candidate_date_of_birth",
-    "police_verified_id_number", "police_verified_full_name", "police_verified_date_of_birth",
-    "verified_id_number", "verified_full_name", "verified_date_of_birth",
-    "payload", "raw_text", "description", "other_columns", "workplace", "name_normalized",
-    "full_name_normalized", "id_number_raw", "phone_raw", "date_of_birth_raw",
-})
-
 # Columns a report shows for a failing dataframe-level check, besides the table's key.
 CHECK_COLUMNS: dict[str, tuple[str, ...]] = {
     "credited_has_citizen_id": ("match_status", "citizen_id"),

@@ -132,6 +132,12 @@ def complaint_tracking(n: int = 6) -> pl.DataFrame:
         province_code=pl.lit("19"),
         district_code=pl.lit("164"),
         commune_code=pl.lit("05434"),
+        sla_days=pl.lit(7, dtype=pl.Int32),
+        is_open=~resolved,
+        sla_state=pl.when(resolved).then(pl.lit("closed")).otherwise(pl.lit("on_time")),
+        resolution_days=pl.when(resolved).then(pl.lit(1, dtype=pl.Int32)).otherwise(None),
+        linked_match_statuses=pl.lit(["verified"], dtype=_STR_LIST),
+        linked_doses_credited=pl.lit(1, dtype=pl.Int32),
     )
 
 
@@ -185,6 +191,9 @@ def worklist_verification_history(n: int = 6) -> pl.DataFrame:
         loaded_at=pl.lit(dt.datetime(2022, 2, 10, 8, 0)) + pl.duration(days=i // 4),
         match_status=pl.when(current).then(pl.lit("corrected")).otherwise(None),
         citizen_id=pl.when(current).then(_citizen_id(i // 2)).otherwise(None),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.lit("05434"),
     )
     verification = [hashlib.md5(f"{s}#{n}".encode()).hexdigest()
                     for s, n in zip(frame["file_sha256"], frame["line_number"], strict=True)]
@@ -239,6 +248,73 @@ def kpi_province_summary(n: int = 6) -> pl.DataFrame:
     return pl.concat([districts, province], how="diagonal").with_columns(credited_share=share).select(districts.columns)
 
 
+def worklist_commune_daily(n: int = 8) -> pl.DataFrame:
+    i = pl.col("i")
+    return _idx(n).select(
+        as_of_date=pl.lit(dt.date(2022, 3, 1)) + pl.duration(days=i // len(_COMMUNES)),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.lit(pl.Series(_COMMUNES)).get((i % len(_COMMUNES)).cast(pl.Int64)),
+        items_open=(i % 3),
+        items_returned=pl.lit(1, dtype=pl.Int64),
+        items_applied=(i // 2),
+        items_rejected=pl.lit(0, dtype=pl.Int64),
+    ).with_columns(items_backlog=pl.col("items_open") + pl.col("items_returned") + pl.col("items_rejected"),
+                   is_latest=pl.col("as_of_date") == pl.col("as_of_date").max())
+
+
+def data_quality_site_weekly(n: int = 6) -> pl.DataFrame:
+    i = pl.col("i")
+    received = (i * 10 + 20)
+    return _idx(n).select(
+        site_code=pl.format("TYT-{}", i % 3),
+        source=pl.when(i % 2 == 0).then(pl.lit("platform")).otherwise(pl.lit("site_batch")),
+        week_start_on=pl.lit(dt.date(2021, 6, 7)) + pl.duration(weeks=i // 2),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.lit("05434"),
+        files_received=pl.when(i % 2 == 1).then(pl.lit(2, dtype=pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64)),
+        files_quarantined=pl.lit(0, dtype=pl.Int64),
+        records_received=received,
+        rows_quarantined=(i % 2),
+        quarantined_share=(i % 2) / (received + i % 2),
+        delay_days_median=pl.lit(3.0),
+        delay_days_p90=pl.lit(12.0),
+        records_timely=received - 5,
+        timely_share=(received - 5) / received,
+        records_verified=received - 6,
+        records_corrected=pl.lit(2, dtype=pl.Int64),
+        records_probable=pl.lit(1, dtype=pl.Int64),
+        records_needs_review=pl.lit(1, dtype=pl.Int64),
+        records_unmatched=pl.lit(1, dtype=pl.Int64),
+        records_duplicate=pl.lit(1, dtype=pl.Int64),
+    ).with_columns(unmatched_share=1 / pl.col("records_received"), needs_review_share=1 / pl.col("records_received"))
+
+
+def intake_quarantine_daily(n: int = 4) -> pl.DataFrame:
+    i = pl.col("i")
+    return _idx(n).select(
+        quarantined_on=pl.lit(dt.date(2022, 3, 1)) + pl.duration(days=i),
+        source=pl.lit("site_batch"),
+        reason_code=pl.when(i % 2 == 0).then(pl.lit("field_count")).otherwise(pl.lit("header_mismatch")),
+        rows_quarantined=(i + 1),
+        files_affected=pl.lit(1, dtype=pl.Int64),
+        files_quarantined_whole=(i % 2),
+    )
+
+
+def reference_frames() -> dict[str, pl.DataFrame]:
+    """The warehouse's reference tables the publisher reads (the dbt seeds, as dbt loads them: text)."""
+    from vaxclean.config import DBT_PROJECT_DIR
+
+    seeds = DBT_PROJECT_DIR / "seeds"
+    return {
+        "ref_admin_units": pl.read_csv(seeds / "ref_admin_units.csv", infer_schema=False),
+        "ref_code_labels": pl.read_csv(seeds / "ref_code_labels.csv", infer_schema=False).with_columns(
+            pl.col("sort_order").cast(pl.Int32)),
+    }
+
+
 MART_EXAMPLES = {
     "dose_reconciliation": dose_reconciliation,
     "person_vaccination": person_vaccination,
@@ -247,6 +323,9 @@ MART_EXAMPLES = {
     "kpi_commune_daily": kpi_commune_daily,
     "worklist_verification_history": worklist_verification_history,
     "kpi_province_summary": kpi_province_summary,
+    "worklist_commune_daily": worklist_commune_daily,
+    "data_quality_site_weekly": data_quality_site_weekly,
+    "intake_quarantine_daily": intake_quarantine_daily,
 }
 
 
@@ -254,7 +333,8 @@ def mart_frames(scale: int = 1) -> dict[str, pl.DataFrame]:
     """A valid frame per mart; `scale` multiplies the default sizes (to make distinct versions)."""
     sizes = {"dose_reconciliation": 24, "person_vaccination": 10, "commune_worklist": 6,
              "complaint_tracking": 6, "kpi_commune_daily": 8, "worklist_verification_history": 6,
-             "kpi_province_summary": 6}
+             "kpi_province_summary": 6, "worklist_commune_daily": 8, "data_quality_site_weekly": 6,
+             "intake_quarantine_daily": 4}
     return {name: build(sizes[name] * scale) for name, build in MART_EXAMPLES.items()}
 
 
@@ -374,7 +454,7 @@ def consistent_marts(scale: int = 1) -> tuple[dict[str, pl.DataFrame], dict[str,
     """(marts, {db schema: {table: frame}} of the dose sources) that pass the mart gate with conservation."""
     marts = mart_frames(scale)
     marts["dose_reconciliation"], sources = consistent_doses(marts["dose_reconciliation"])
-    return marts, sources
+    return marts, {**sources, "reference": reference_frames()}
 
 
 def write_warehouse(db_path: str | Path, tables: dict[str, dict[str, pl.DataFrame]]) -> Path:

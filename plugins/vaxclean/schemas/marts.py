@@ -35,6 +35,7 @@ from vaxclean.schemas._common import (
 )
 
 StrList = pl.List(pl.String)
+SLA_STATES = ("closed", "breached", "due_soon", "on_time")
 Timestamp = dt.datetime  # TIMESTAMP (naive, UTC by convention) -> Datetime(us)
 
 
@@ -198,6 +199,13 @@ class MartComplaintTracking(_Admin):
     citizen_id: str = pa.Field(nullable=True, str_matches=CITIZEN_ID, description="Linked citizen, or null.")
     linked_record_ids: StrList = pa.Field(nullable=True, description="Linked dose records.")
     data_fix_detected_at: Timestamp = pa.Field(nullable=True, description="When the data was seen fixed.")
+    # beyond the contract: the reviewers' queue
+    sla_days: pl.Int32 = pa.Field(ge=1, description="Days allowed for the complaint's category.")
+    is_open: bool = pa.Field(description="Not resolved or rejected.")
+    sla_state: str = pa.Field(isin=SLA_STATES, description="closed | breached | due_soon | on_time.")
+    resolution_days: pl.Int32 = pa.Field(nullable=True, ge=0, description="Days from receipt to resolution.")
+    linked_match_statuses: StrList = pa.Field(description="Match statuses of the linked records now.")
+    linked_doses_credited: pl.Int32 = pa.Field(ge=0, description="Credited doses of the linked citizen now.")
 
     class Config:
         unique = ["source", "ticket_id"]
@@ -210,6 +218,13 @@ class MartComplaintTracking(_Admin):
     @pa.dataframe_check(name="sla_due_not_before_received")
     def sla_due_not_before_received(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("sla_due_at") >= pl.col("received_at")).fill_null(True))
+
+    @pa.dataframe_check(name="sla_state_agrees_with_open_and_breached")
+    def sla_state_agrees_with_open_and_breached(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """closed exactly when not open; an open complaint is breached exactly when is_sla_breached."""
+        state, is_open = pl.col("sla_state"), pl.col("is_open")
+        return data.lazyframe.select(((state == "closed") == ~is_open)
+                                     & implies(is_open, (state == "breached") == pl.col("is_sla_breached")))
 
 
 class MartKpiCommuneDaily(_AdminRequired):
@@ -246,7 +261,7 @@ SUMMARY_LEVELS = ("district", "province")
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
-class MartWorklistVerificationHistory(_DoseKey):
+class MartWorklistVerificationHistory(_DoseKey, _Admin):
     """The correction history: one row per police return row ever received (every file and line).
 
     The newest return of a dose record is current (`is_current`) and carries the worklist status it
@@ -416,6 +431,86 @@ class MartKpiProvinceSummary(pa.DataFrameModel):
         return data.lazyframe.select(implies(is_province, pl.all_horizontal(ok)))
 
 
+class MartWorklistCommuneDaily(_Admin):
+    """The correction loop's backlog per commune and day (null commune: cases no commune was found for)."""
+
+    as_of_date: dt.date = pa.Field(description="The day.")
+    items_open: pl.Int64 = _count("Items waiting for the police.")
+    items_returned: pl.Int64 = _count("Returned, to verify again.")
+    items_applied: pl.Int64 = _count("Verification applied.")
+    items_rejected: pl.Int64 = _count("Return not applicable.")
+    items_backlog: pl.Int64 = _count("open + returned + rejected.")
+    is_latest: bool = pa.Field(description="The run's day.")
+
+    class Config:
+        unique = ["as_of_date", "commune_code"]
+        strict = False
+
+    @pa.dataframe_check(name="worklist_backlog_is_open_returned_rejected")
+    def worklist_backlog_is_open_returned_rejected(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        backlog = pl.sum_horizontal("items_open", "items_returned", "items_rejected")
+        return data.lazyframe.select(pl.col("items_backlog") == backlog)
+
+
+def _share(description: str) -> object:
+    return pa.Field(nullable=True, in_range={"min_value": 0.0, "max_value": 1.0}, description=description)
+
+
+class MartDataQualitySiteWeekly(_Admin):
+    """The data-quality review of the reporting sites: per site, source and week of arrival."""
+
+    site_code: str = pa.Field(str_length={"min_value": 1}, description="Reporting site (unknown: none named).")
+    source: str = pa.Field(isin=DOSE_SOURCES, description="platform | site_batch.")
+    week_start_on: dt.date = pa.Field(nullable=True, description="Monday of the week of arrival.")
+    files_received: pl.Int64 = _count("Site batch files arrived.")
+    files_quarantined: pl.Int64 = _count("Of those, quarantined whole.")
+    records_received: pl.Int64 = _count("Live dose records arrived.")
+    rows_quarantined: pl.Int64 = _count("Rows that could not be read.")
+    quarantined_share: float = _share("rows_quarantined / (records_received + rows_quarantined).")
+    delay_days_median: float = pa.Field(nullable=True, description="Median arrival minus vaccination day.")
+    delay_days_p90: float = pa.Field(nullable=True, description="90th percentile of the delay.")
+    records_timely: pl.Int64 = _count("Records within the timeliness limit.")
+    timely_share: float = _share("records_timely / records_received.")
+    records_verified: pl.Int64 = _count("Verified now.")
+    records_corrected: pl.Int64 = _count("Corrected now.")
+    records_probable: pl.Int64 = _count("Probable now.")
+    records_needs_review: pl.Int64 = _count("Needing review now.")
+    records_unmatched: pl.Int64 = _count("Unmatched now.")
+    records_duplicate: pl.Int64 = _count("Duplicates now.")
+    unmatched_share: float = _share("records_unmatched / records_received.")
+    needs_review_share: float = _share("records_needs_review / records_received.")
+
+    class Config:
+        unique = ["site_code", "source", "week_start_on"]
+        strict = False
+
+    @pa.dataframe_check(name="statuses_sum_to_received")
+    def statuses_sum_to_received(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        statuses = pl.sum_horizontal(*(f"records_{s}" for s in MATCH_STATUSES))
+        return data.lazyframe.select(
+            (statuses == pl.col("records_received")) & (pl.col("records_timely") <= pl.col("records_received"))
+            & (pl.col("files_quarantined") <= pl.col("files_received")))
+
+
+class MartIntakeQuarantineDaily(pa.DataFrameModel):
+    """What could not be read, per day, source and reason class."""
+
+    quarantined_on: dt.date = pa.Field(nullable=True, description="Day quarantined (UTC).")
+    source: str = pa.Field(str_length={"min_value": 1}, description="Source name.")
+    reason_code: str = pa.Field(str_matches=ISSUE_CODE, description="Reason class (ref_quarantine_reasons) or other.")
+    rows_quarantined: pl.Int64 = pa.Field(ge=1, description="Quarantined rows.")
+    files_affected: pl.Int64 = _count("Files with a quarantined row.")
+    files_quarantined_whole: pl.Int64 = _count("Files quarantined whole.")
+
+    class Config:
+        unique = ["quarantined_on", "source", "reason_code"]
+        strict = False
+
+    @pa.dataframe_check(name="whole_files_within_affected")
+    def whole_files_within_affected(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("files_quarantined_whole") <= pl.col("files_affected"))
+
+
 MART_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "dose_reconciliation": MartDoseReconciliation,
     "person_vaccination": MartPersonVaccination,
@@ -424,6 +519,9 @@ MART_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "kpi_commune_daily": MartKpiCommuneDaily,
     "worklist_verification_history": MartWorklistVerificationHistory,
     "kpi_province_summary": MartKpiProvinceSummary,
+    "worklist_commune_daily": MartWorklistCommuneDaily,
+    "data_quality_site_weekly": MartDataQualitySiteWeekly,
+    "intake_quarantine_daily": MartIntakeQuarantineDaily,
 }
 
 

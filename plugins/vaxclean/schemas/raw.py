@@ -175,6 +175,7 @@ class RawFileRegistry(pa.DataFrameModel):
     load_id: str = _text("Load that read it.")
     status: str = _text("What became of it.")
     registered_at: UtcTimestamp = pa.Field(nullable=True, description="When it was registered.")
+    file_modified_at: UtcTimestamp = pa.Field(nullable=True, description="The file's modification time as landed.")
 
 
 RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {

@@ -6,6 +6,27 @@ The verification headers and result values are fixed by sources.md §6 (the poli
 
 from __future__ import annotations
 
+import csv
+import functools
+
+from vaxclean.config import DBT_PROJECT_DIR
+
+CODE_LABELS_SEED = DBT_PROJECT_DIR / "seeds" / "ref_code_labels.csv"
+
+
+@functools.cache
+def _code_labels() -> dict[str, dict[str, str]]:
+    labels: dict[str, dict[str, str]] = {}
+    with CODE_LABELS_SEED.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            labels.setdefault(row["domain"], {})[row["code"]] = row["label_vi"]
+    return labels
+
+
+def code_labels(domain: str) -> dict[str, str]:
+    """{code: Vietnamese label} of one domain of the seed ref_code_labels (match_status, issue, ...)."""
+    return dict(_code_labels().get(domain, {}))
+
 # The police verification columns, exactly as sources.md §6 names them (left blank for the police).
 RESULT_HEADER = "Kết quả xác minh"
 VERIFICATION_HEADERS: tuple[str, ...] = (
@@ -46,42 +67,13 @@ CASE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 HEADERS: tuple[str, ...] = tuple(h for h, _ in CASE_COLUMNS) + VERIFICATION_HEADERS
 
-STATUS_VI: dict[str, str] = {
-    "open": "Chờ xác minh",
-    "returned": "Đã trả kết quả, cần xác minh lại",
-    "rejected": "Kết quả chưa áp dụng được, cần xác minh lại",
-    "applied": "Đã áp dụng",
-}
+# Statuses and issue codes in plain Vietnamese: the dbt seed ref_code_labels is the one list (the BI layer
+# publishes the same labels; a code without a label fails the dbt test assert_every_code_has_a_label).
+STATUS_VI: dict[str, str] = code_labels("worklist_status")
 
 GENDER_VI: dict[str, str] = {"male": "Nam", "female": "Nữ"}
 
-# Issue codes (marts.md) in plain Vietnamese for the health station and the police.
-REASON_VI: dict[str, str] = {
-    "missing_id": "Thiếu số CMND/CCCD",
-    "bad_id_format": "Số CMND/CCCD sai định dạng",
-    "id_leading_zero_lost": "Số định danh bị mất số 0 ở đầu",
-    "id_repaired": "Số định danh đã được sửa tự động",
-    "old_id_number": "Khai số CMND cũ (9 số)",
-    "old_id_repaired": "Số CMND cũ đã được sửa tự động",
-    "id_not_in_population": "Số định danh không có trong CSDL quốc gia về dân cư",
-    "name_mismatch": "Họ tên không khớp CSDL dân cư",
-    "dob_mismatch": "Ngày sinh không khớp CSDL dân cư",
-    "dob_day_month_swapped": "Ngày và tháng sinh bị đảo",
-    "gender_mismatch": "Giới tính không khớp CSDL dân cư",
-    "commune_mismatch": "Xã/phường khai báo khác nơi thường trú",
-    "unparseable_dob": "Ngày sinh không đọc được",
-    "not_resident": "Không thường trú tại địa phương",
-    "citizen_deceased": "Người có số định danh này đã mất theo CSDL dân cư",
-    "suspected_borrowed_identity": "Nghi dùng thông tin của người khác (mượn danh tính)",
-    "ambiguous_candidates": "Có nhiều người trùng thông tin, cần xác định đúng người",
-    "implausible_dose_interval": "Khoảng cách giữa các mũi tiêm bất thường",
-    "dose_number_inconsistent": "Số mũi khai báo không khớp lịch sử tiêm",
-    "dose_before_birth": "Ngày tiêm trước ngày sinh",
-    "unknown_vaccine": "Không rõ loại vắc xin",
-    "police_not_found": "Lần xác minh trước: không tìm thấy",
-    "police_id_not_in_population": "Số định danh công an trả về không có trong CSDL dân cư",
-    "police_verified": "Đã được công an xác minh",
-}
+REASON_VI: dict[str, str] = code_labels("issue")
 
 
 def reason_text(codes: list[str] | None) -> str:

@@ -256,7 +256,7 @@ def test_batch_rows_keep_stt_order_beyond_nine(tmp_path: Path, file_format: str)
     name = "f.xlsx" if file_format == "xlsx" else "f.csv"
     records = pl.DataFrame({"source": ["site_batch"] * n, "site_code": ["NM-001"] * n, "file_name": [name] * n,
                             "stt": list(range(n, 0, -1)), "file_format": [file_format] * n, "numeric_ids": [True] * n,
-                            "serial_dates": [False] * n, "vaccinated_day": [18900] * n})
+                            "serial_dates": [False] * n, "vaccinated_day": [18900] * n, "export_day": [18920] * n})
     text = ["Nguyễn Thị Hằng", "01/02/1990", "Nữ", "0912345678", "019190123456", "Xóm 1", "19", "164", "5434",
             "", "Pfizer", "FF1234"]
     fields = ["full_name", "date_of_birth", "gender", "phone", "id_number", "address", "province_code",
@@ -272,6 +272,8 @@ def test_batch_rows_keep_stt_order_beyond_nine(tmp_path: Path, file_format: str)
         rows = _read_csv_any(path)
         assert rows[1][1] == "Nguyễn Thị Hằng"
     assert [int(r[0]) for r in rows[1:]] == list(range(1, n + 1))
+    # dated as the site wrote it: the export day, 17:00 in Vietnam (the data-quality marts' arrival evidence)
+    assert path.stat().st_mtime == 18920 * 86400 + 10 * 3600
 
 
 def test_tombstone_is_the_newest_version_of_its_record(tmp_path):

@@ -75,6 +75,9 @@ BREAKS = {
         ("isin", lambda f: _first(f, pl.lit(True), source="zalo")),
         ("resolved_not_before_received", lambda f: _first(f, pl.col("resolved_at").is_not_null(),
                                                           resolved_at=dt.datetime(2020, 1, 1))),
+        ("sla_state_agrees_with_open_and_breached", lambda f: _first(f, pl.col("is_open"), sla_state="closed")),
+        ("sla_state_agrees_with_open_and_breached", lambda f: _first(f, pl.col("is_open"), is_sla_breached=True)),
+        ("isin", lambda f: _first(f, pl.lit(True), sla_state="late")),
     ],
     "kpi_commune_daily": [
         ("credited_within_received", lambda f: _first(f, pl.lit(True), doses_credited=10_000)),
@@ -102,6 +105,23 @@ BREAKS = {
         ("province_row_sums_the_districts",
          lambda f: _first(f, pl.col("level") == "district", doses_received=10_000, doses_unmatched=10_000 - 98)),
         ("province_row_sums_the_districts", lambda f: _first(f, pl.col("level") == "district", communes=99)),
+        ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
+    ],
+    "worklist_commune_daily": [
+        ("worklist_backlog_is_open_returned_rejected", lambda f: _first(f, pl.lit(True), items_open=50)),
+        ("greater_than_or_equal_to", lambda f: _first(f, pl.lit(True), items_applied=-1)),
+        ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
+    ],
+    "data_quality_site_weekly": [
+        ("statuses_sum_to_received", lambda f: _first(f, pl.lit(True), records_unmatched=500)),
+        ("statuses_sum_to_received", lambda f: _first(f, pl.lit(True), files_quarantined=5)),
+        ("in_range", lambda f: _first(f, pl.lit(True), timely_share=1.5)),
+        ("isin", lambda f: _first(f, pl.lit(True), source="hotline")),
+        ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
+    ],
+    "intake_quarantine_daily": [
+        ("whole_files_within_affected", lambda f: _first(f, pl.lit(True), files_quarantined_whole=9)),
+        ("str_matches", lambda f: _first(f, pl.lit(True), reason_code="Header mismatch")),
         ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
     ],
 }

@@ -18,6 +18,9 @@
   record as received), not before the complaint and not after the run's clock. Without a history of
   runs this is an estimate of "first seen fixed": it is stable across runs (it depends on the data,
   not on when the build ran); a complaint whose data gets un-fixed loses it again.
+
+  For the reviewers' queue (beyond the contract): sla_state (closed; breached; due_soon: due within
+  3 days of the run's clock; on_time), resolution_days, and the match statuses of the linked records now.
 -#}
 with
 
@@ -69,7 +72,9 @@ dose_evidence as (
 linked_records as (
     select
         linked_citizen_id as citizen_id,
-        list(source_record_id order by vaccinated_on, source_record_id) as linked_record_ids
+        list(source_record_id order by vaccinated_on, source_record_id) as linked_record_ids,
+        list(distinct match_status order by match_status) as linked_match_statuses,
+        count(*) filter (where is_credited) as linked_doses_credited
     from dose_evidence
     where linked_citizen_id is not null
     group by all
@@ -168,7 +173,18 @@ final as (
         cast(coalesce(citizens.district_code, admin_units.district_code) as varchar) as district_code,
         cast(coalesce(citizens.commune_code, complaints.commune_code) as varchar) as commune_code,
         cast(complaints.sla_days as integer) as sla_days,
-        cast(complaints.resolved_at is null and complaints.status not in ('resolved', 'rejected') as boolean) as is_open
+        cast(complaints.resolved_at is null and complaints.status not in ('resolved', 'rejected') as boolean) as is_open,
+        cast(
+            case
+                when complaints.resolved_at is not null or complaints.status in ('resolved', 'rejected') then 'closed'
+                when clock.as_of > complaints.received_at + to_days(complaints.sla_days) then 'breached'
+                when clock.as_of + interval 3 day >= complaints.received_at + to_days(complaints.sla_days) then 'due_soon'
+                else 'on_time'
+            end as varchar
+        ) as sla_state,
+        cast(date_diff('day', complaints.received_at, complaints.resolved_at) as integer) as resolution_days,
+        cast(coalesce(linked_records.linked_match_statuses, []) as varchar[]) as linked_match_statuses,
+        cast(coalesce(linked_records.linked_doses_credited, 0) as integer) as linked_doses_credited
     from complaint_facts as complaints
     cross join clock
     left join citizens on complaints.citizen_id = citizens.citizen_id

@@ -16,6 +16,10 @@ reconciled as (
     select * from {{ ref('int_dose_records_sequenced') }}
 ),
 
+admin_units as (
+    select * from {{ ref('ref_admin_units') }}
+),
+
 ranked as (
     select
         *,
@@ -60,11 +64,17 @@ final as (
         cast(ranked.line_number as integer) as line_number,
         cast(ranked.loaded_at as timestamp) as loaded_at,
         cast(case when ranked.recency_rank = 1 then reconciled.match_status end as varchar) as match_status,
-        cast(case when ranked.recency_rank = 1 then reconciled.citizen_id end as varchar) as citizen_id
+        cast(case when ranked.recency_rank = 1 then reconciled.citizen_id end as varchar) as citizen_id,
+        -- where the dose record belongs (dose_reconciliation's place), else the commune that returned it
+        cast(coalesce(reconciled.province_code, case when admin_units.commune_code is not null then '19' end)
+             as varchar) as province_code,
+        cast(coalesce(reconciled.district_code, admin_units.district_code) as varchar) as district_code,
+        cast(coalesce(reconciled.commune_code, ranked.returned_by_commune_code) as varchar) as commune_code
     from ranked
     left join reconciled
         on ranked.source = reconciled.source
         and ranked.source_record_id = reconciled.source_record_id
+    left join admin_units on ranked.returned_by_commune_code = admin_units.commune_code
 )
 
 select * from final

@@ -75,6 +75,8 @@ ranked as (
         *,
         count(distinct updated_at) over (partition by record_id) as version_count,
         max(extracted_at) over (partition by record_id) as last_extracted_at,
+        -- when the record first reached the platform (an edit re-serves it with a newer updated_at)
+        min(updated_at) over (partition by record_id) as first_updated_at,
         row_number() over (
             partition by record_id
             order by updated_at desc nulls last, is_deleted desc, extracted_at desc, _load_id desc
@@ -90,6 +92,7 @@ newest as (
         ranked.updated_at,
         ranked.version_count,
         ranked.last_extracted_at,
+        ranked.first_updated_at,
         source.payload
     from ranked
     inner join source on ranked.filename = source.filename and ranked.file_row_number = source.file_row_number
@@ -104,6 +107,7 @@ fields as (
         updated_at,
         version_count,
         last_extracted_at,
+        first_updated_at,
         json_transform(payload, '{{ tojson(payload_fields) }}') as payload_fields
     from newest
 ),
@@ -115,6 +119,7 @@ reported as materialized (  -- read three times below: parsed once
         updated_at,
         version_count,
         last_extracted_at,
+        first_updated_at,
         {%- for column, field in payload_fields_as.items() %}
         payload_fields.{{ field }} as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
@@ -175,7 +180,8 @@ normalized as (
         {{ to_utc_timestamp('reported.signed_at_text') }} as signed_at,
         reported.updated_at,
         reported.version_count,
-        reported.last_extracted_at
+        reported.last_extracted_at,
+        reported.first_updated_at
     from reported
     left join names_keyed on reported.full_name_reported is not distinct from names_keyed.full_name_reported
     left join birth_dates on reported.date_of_birth_reported is not distinct from birth_dates.date_of_birth_reported
@@ -201,7 +207,8 @@ final as (
         signed_at,
         updated_at,
         version_count,
-        last_extracted_at
+        last_extracted_at,
+        first_updated_at
     from normalized
 )
 

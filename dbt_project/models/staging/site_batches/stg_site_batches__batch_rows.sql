@@ -76,6 +76,7 @@ normalized as (
         {{ parse_date_dmy('vaccinated_on') }} as vaccinated_on,
         _file_path as file_path,
         _file_name as file_name,
+        _file_sha256 as file_sha256,
         _line_number as line_number,
         loaded_at,
         file_version_count
@@ -99,6 +100,7 @@ final as (
         false as is_signed,
         file_path,
         file_name,
+        file_sha256,
         line_number,
         loaded_at,
         file_version_count
