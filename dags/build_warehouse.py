@@ -3,7 +3,8 @@
 
 Builds the warehouse whenever its raw inputs change (an asset event from any intake DAG), one build at
 a time (DuckDB has one writer): raw gate → dbt staging (+ tests) → staging gate → dbt intermediate and
-marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` and Parquet → one worklist
+marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` (restricted), the BI layer
+`published/bi.duckdb` (pseudonymised, for dashboards) and their Parquet → one worklist
 XLSX per commune (`published/worklists/<district>/<commune>.xlsx`) and the write-back import files for
 the health stations (`published/write_back/`) → `dbt docs generate` (`<warehouse>/dbt/target/`).
 The raw gate checks the loads since the last publish: a load whose quarantined share is over the

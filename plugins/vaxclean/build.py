@@ -38,10 +38,13 @@ def last_published_at(warehouse_dir: Path) -> datetime | None:
     if not path.exists():
         return None
     with duckdb.connect() as con:
-        con.execute(f"attach '{path}' as pub (read_only)")
         try:
+            con.execute(f"attach '{path}' as pub (read_only)")
             (value,) = con.execute("select max(published_at) from pub.ops.run_log").fetchone()
         except duckdb.CatalogException:
+            return None
+        except duckdb.Error as error:  # an unreadable publication: as if none (the publisher replaces it)
+            log.warning("the published file %s is unreadable (%s): checking every load", path, type(error).__name__)
             return None
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
@@ -250,15 +253,51 @@ def build_layer(layer: str, run_id: str) -> dict:
     return result
 
 
-def publish_marts(run_id: str, run_info: dict) -> dict:
-    """Publish the validated marts atomically (DuckDB file + Parquet) with the run log."""
+def run_log_info(steps: dict) -> dict:
+    """What `ops.run_log` keeps of a build from the DAG's step results ({"gates": {layer: gate summary},
+    "builds": {layer: build result}}): seconds per step, each gate's verdict and counts, full or incremental."""
+    gates, builds = steps.get("gates", {}), steps.get("builds", {})
+    durations = {f"gate_{layer}": gate.get("seconds") for layer, gate in gates.items()}
+    durations |= {f"build_{layer}": build.get("seconds") for layer, build in builds.items()}
+    durations["total"] = round(sum(v for v in durations.values() if isinstance(v, int | float)), 3)
+    return {
+        "durations": durations,
+        "gate_results": {layer: {"passed": gate.get("passed"), "failures": gate.get("failure_count"),
+                                 "warnings": gate.get("warning_count"), "report": gate.get("report_path")}
+                         for layer, gate in gates.items()},
+        "counts": {f"{layer}_full_refresh": build.get("full_refresh") for layer, build in builds.items()}
+        | {f"{layer}_rows": {t["table"]: t.get("table_rows") or t["rows"] for t in gate.get("tables", [])}
+           for layer, gate in gates.items()},
+    }
+
+
+def pseudonym_secret() -> str | None:
+    """The BI layer's pseudonym key: the environment (vaxclean.config.pseudonym_secret), else the Airflow
+    variable `vaxclean_pseudonym_secret` (when running as an Airflow task)."""
+    from vaxclean.config import pseudonym_secret as from_environment
+
+    secret = from_environment()
+    if secret:
+        return secret
+    try:
+        from airflow.sdk import Variable
+
+        return Variable.get("vaxclean_pseudonym_secret", default=None)
+    except Exception:  # noqa: BLE001 (outside a task, or no such variable: the publisher says what is missing)
+        return None
+
+
+def publish_marts(run_id: str, steps: dict) -> dict:
+    """Publish the validated marts and the BI layer atomically (DuckDB files + Parquet) with the run log."""
     from vaxclean.publish import publish
 
-    return publish(warehouse_dir=_warehouse_dir(), run_id=run_id, run_info=run_info)
+    return publish(warehouse_dir=_warehouse_dir(), run_id=run_id, run_info=run_log_info(steps),
+                   secret=pseudonym_secret())
 
 
 def export_commune_files(run_id: str) -> dict:
     """After publishing: one worklist XLSX per commune and the write-back import files, beside the marts."""
+    from vaxclean.permissions import protect, restricted_group
     from vaxclean.worklists import export_worklists, export_write_back
 
     warehouse = _warehouse_dir()
@@ -268,6 +307,9 @@ def export_commune_files(run_id: str) -> dict:
         "worklists": export_worklists(warehouse_dir=warehouse, marts_db=published / "marts.duckdb", out_dir=published),
         "write_back": export_write_back(warehouse_dir=warehouse, out_dir=published),
     }
+    for folder in ("worklists", "write_back"):  # personal data: owner and group only (the files already are)
+        if (published / folder).exists():
+            protect(published / folder, restricted=True, group=restricted_group())
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("commune files for run %s exported in %.1fs", run_id, result["seconds"])
     return result

@@ -64,10 +64,12 @@ def simulator(scenario: Path, log_file: Path) -> Iterator[tuple[str, str]]:
     port, token = free_port(), secrets.token_urlsafe(16)
     url = f"http://127.0.0.1:{port}"
     with open(log_file, "ab") as out:
+        # the token by environment, not on the command line: `ps` shows arguments to every user (and a
+        # token_urlsafe token may start with "-", which argparse took for an option)
         proc = subprocess.Popen(
             [sys.executable, "-m", "vaxclean.simulator", "--scenario", str(scenario), "--host", "127.0.0.1",
-             "--port", str(port), "--token", token],
-            stdout=out, stderr=subprocess.STDOUT,
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "VAXCLEAN_SIMULATOR_TOKEN": token},
         )
     try:
         _wait_ready(f"{url}/health", proc)
@@ -94,9 +96,28 @@ def _wait_ready(health_url: str, proc: subprocess.Popen, timeout_s: float = 60) 
     raise RuntimeError("the simulator did not become ready in time")
 
 
+SECRET_FILE = Path("secrets") / "pseudonym.key"  # under the warehouse, outside published/
+
+
+def demo_pseudonym_secret(warehouse: Path) -> Path:
+    """The demo's pseudonym key: generated once per warehouse (mode 0600 in a 0700 directory, outside
+    `published/`), so that citizen keys stay the same across the demo's runs. A deployment configures its
+    own (VAXCLEAN_PSEUDONYM_SECRET[_FILE] or the Airflow variable); nothing has a default key."""
+    path = warehouse / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return path
+
+
 def airflow_env(*, airflow_home: Path, scenario: Path, warehouse: Path, api_url: str | None,
                 token: str | None) -> dict[str, str]:
     env = dict(os.environ)
+    if not env.get("VAXCLEAN_PSEUDONYM_SECRET") and not env.get("VAXCLEAN_PSEUDONYM_SECRET_FILE"):
+        env["VAXCLEAN_PSEUDONYM_SECRET_FILE"] = str(demo_pseudonym_secret(warehouse))
     env.update({
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),

@@ -12,6 +12,10 @@
 | VAXCLEAN_QUARANTINE_MAX_SHARE | 0.05 | soft gate: share of a load allowed in quarantine |
 | VAXCLEAN_DUCKDB_THREADS | 2 | DuckDB threads for the build |
 | VAXCLEAN_DUCKDB_MEMORY_LIMIT | 6GB | DuckDB memory limit for the build |
+| VAXCLEAN_PSEUDONYM_SECRET | (none: required) | key of the BI layer's citizen pseudonyms (HMAC), at least 32 characters; or |
+| VAXCLEAN_PSEUDONYM_SECRET_FILE | (none) | a file holding it (e.g. a Docker secret); else the Airflow variable `vaxclean_pseudonym_secret` |
+| VAXCLEAN_RESTRICTED_GROUP | (the process's group) | group that may read the restricted file, worklists and write-back files |
+| VAXCLEAN_BI_PORT | 8088 | port of `make bi` (Superset on 127.0.0.1) |
 """
 
 from __future__ import annotations
@@ -54,6 +58,22 @@ class Settings:
     @property
     def published_dir(self) -> Path:
         return self.warehouse_dir / "published"
+
+
+def pseudonym_secret() -> str | None:
+    """The BI layer's pseudonym key: VAXCLEAN_PSEUDONYM_SECRET, else the content of the file named by
+    VAXCLEAN_PSEUDONYM_SECRET_FILE (stripped), else None. Never part of Settings (whose repr may be logged);
+    vaxclean.publish.bi.check_secret refuses a missing or short one."""
+    value = os.environ.get("VAXCLEAN_PSEUDONYM_SECRET", "").strip()
+    if value:
+        return value
+    path = os.environ.get("VAXCLEAN_PSEUDONYM_SECRET_FILE", "").strip()
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as error:
+            raise RuntimeError(f"VAXCLEAN_PSEUDONYM_SECRET_FILE={path}: cannot read it ({error.strerror})") from None
+    return None
 
 
 def settings() -> Settings:

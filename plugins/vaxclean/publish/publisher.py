@@ -1,9 +1,12 @@
 """Publish the marts atomically for BI tools, reviewers and communes.
 
-`publish()` builds the next `published/marts.duckdb` beside the current one, validates it, and only
-then renames it over the published file (`os.replace`, atomic on POSIX). A reader that has the old
-file open keeps reading the old inode; a reader that opens the path sees either the old or the new
-file, never a partial one. Any failure leaves the published file as it was.
+`publish()` writes the next publication into a private version directory (vaxclean.publish.versions):
+the restricted `marts.duckdb` (every mart, schema `marts`, and `ops.run_log`), its Parquet, and the BI
+layer derived from it (`bi.duckdb` and `bi/parquet/`, vaxclean.publish.bi); it validates the restricted
+file, and only then switches the pointer `published/current` to the new version in one rename. The fixed
+paths readers open (`published/marts.duckdb`, `parquet/`, `bi.duckdb`, `bi/`) are links into the current
+version: a reader sees the whole previous publication or the whole new one. Any failure leaves the
+published set as it was (the unfinished version is removed).
 
 Validating the copy: when every copied table has the fingerprint (rows, sum of row hashes, column
 types) recorded by this run's passed marts gate under the same checks, the copy holds exactly what
@@ -14,10 +17,10 @@ gate, as a whole.
 After an incremental build (int_dose_builds_planned) the next file starts as a copy of the published
 one: the marts the dose chain builds by scope get only the build's scope replaced, the others are
 copied whole, and the result must have the gate's fingerprints in every table, else (the published
-file was not the previous build's marts) everything is copied as above.
+file was not the previous build's marts) everything is copied as above. The BI file is then patched
+the same way from the previous version's.
 
-The published file holds schema `marts` (every table of `marts` in the warehouse) and `ops.run_log`,
-one row per published run, carried over from the previously published file.
+`ops.run_log` has one row per published run, carried over from the previously published file.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Mapping
@@ -34,7 +36,7 @@ from typing import Any
 
 import duckdb
 
-from vaxclean.config import settings
+from vaxclean.config import pseudonym_secret, settings
 from vaxclean.gates import (
     COPY_CHECK,
     CheckResult,
@@ -42,10 +44,13 @@ from vaxclean.gates import (
     checks_version,
     kept_rederived_rows,
     run_gate,
+    scoped_mart_keys,
     scoped_mart_rows,
     table_fingerprint,
     write_report,
 )
+from vaxclean.permissions import restricted_group
+from vaxclean.publish import bi, versions
 from vaxclean.raw.layout import safe_name
 from vaxclean.transform.storage import COMPACT_DELETED_SHARE, deleted_share
 
@@ -69,27 +74,33 @@ create table ops.run_log (
 """
 
 
-def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy the warehouse marts to a new DuckDB file, validate it, and replace the published file.
+def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any], secret: str | None = None
+            ) -> dict[str, Any]:
+    """Write the next publication (restricted file + Parquet, BI layer + Parquet), validate it, and switch
+    the published set to it.
 
     `run_info` may hold `interval_start`, `interval_end` (datetime or ISO text), `counts`,
-    `gate_results` and `durations` (JSON-serialisable); they go to `ops.run_log`.
+    `gate_results` and `durations` (JSON-serialisable); they go to `ops.run_log`. `secret`: the pseudonym
+    key (default: vaxclean.config.pseudonym_secret()); missing or short, nothing is published.
     Returns the published paths, the rows per mart and timings (small: fit for XCom).
     Raises GateFailed (or the underlying error) and leaves the published files untouched on failure.
     """
+    secret = bi.check_secret(secret if secret is not None else pseudonym_secret())
+    group = restricted_group()
     warehouse_dir = Path(warehouse_dir)
+    warehouse_db = warehouse_dir / "warehouse.duckdb"
     published_dir = warehouse_dir / "published"
     published_dir.mkdir(parents=True, exist_ok=True)
     target = published_dir / PUBLISHED_DB
-    tmp = published_dir / f".{PUBLISHED_DB}.{safe_name(run_id)}.tmp"
+    previous_bi = published_dir / bi.BI_DB
     timings: dict[str, float] = {}
-    parquet_tmp: dict[Path, Path] = {}
+    version = versions.new_version(published_dir, run_id)
+    tmp = version / PUBLISHED_DB
     try:
         t0 = time.perf_counter()
-        _remove(tmp)
         gated = _gated_fingerprints(warehouse_dir, run_id)
-        mart_rows, verified, patched = _build(tmp, warehouse_dir / "warehouse.duckdb", target if target.exists() else None,
-                                     run_id, run_info, gated)
+        mart_rows, verified, patched = _build(tmp, warehouse_db, _readable_previous(target), run_id, run_info,
+                                              gated)
         timings["build_s"] = _since(t0)
         t0 = time.perf_counter()
         if verified and gated:  # the copy is what the marts gate validated: record that, do not validate again
@@ -99,28 +110,53 @@ def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any]) ->
                             check_conservation=False, report_name=PUBLISHED_REPORT)
         timings["gate_s"] = _since(t0)
         t0 = time.perf_counter()
-        parquet_tmp = _export_parquet(tmp, published_dir / PARQUET_DIR, run_id, list(mart_rows))
+        _export_parquet(tmp, version / PARQUET_DIR, list(mart_rows))
         timings["parquet_s"] = _since(t0)
-        os.replace(tmp, target)
-        for staged, final in parquet_tmp.items():
-            os.replace(staged, final)
-        parquet_tmp = {}
-    finally:
-        _remove(tmp)
-        for staged in parquet_tmp:
-            _remove(staged)
+        cfg = settings()
+        layer = bi.build_bi(version / bi.BI_DB, restricted_db=tmp, warehouse_db=warehouse_db, secret=secret,
+                            previous_bi=previous_bi if patched and previous_bi.exists() else None,
+                            scopes=scoped_mart_keys("wh") if patched else None,
+                            threads=cfg.duckdb_threads, memory_limit=cfg.duckdb_memory_limit)
+        timings["bi_s"] = layer["timings"]["bi_s"]
+        t0 = time.perf_counter()
+        bi.export_parquet(version / bi.BI_DB, version / bi.BI_DIR / PARQUET_DIR)
+        timings["bi_parquet_s"] = _since(t0)
+        previous_version = versions.switch(published_dir, version, group=group)
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    versions.remove_old_versions(published_dir, keep={version, *([previous_version] if previous_version else [])})
     logger.info("published run %s: %s", run_id, json.dumps(mart_rows))
     return {
         "run_id": run_id,
         "published_db": str(target),
         "parquet_dir": str(published_dir / PARQUET_DIR),
+        "bi_db": str(published_dir / bi.BI_DB),
+        "version": version.name,
         "mart_rows": mart_rows,
+        "bi_rows": layer["mart_rows"],
         "gate_passed": gate.passed,
         "gate_report": gate.report_path,
         "validated_by": "fingerprints of the passed marts gate" if verified else "mart gate on the copy",
         "patched": patched,
+        "bi_patched": layer["patched"],
         "timings": timings,
     }
+
+
+def _readable_previous(target: Path) -> Path | None:
+    """The published restricted file, when there is one DuckDB can open: an unreadable one (truncated,
+    overwritten by hand) is reported and treated as absent, so that it never blocks the next publication."""
+    if not target.exists():
+        return None
+    try:
+        with duckdb.connect(str(target), read_only=True) as con:
+            con.execute("select count(*) from duckdb_tables()").fetchall()
+    except duckdb.Error as error:
+        logger.warning("publish: the published file %s is unreadable (%s): publishing as if there were none "
+                       "(its run log is lost)", target, type(error).__name__)
+        return None
+    return target
 
 
 def _since(t0: float) -> float:
@@ -337,28 +373,19 @@ def _carry_run_log(con: duckdb.DuckDBPyConnection, db: str, previous: Path, run_
         con.execute("detach prev")
 
 
-def _export_parquet(db: Path, parquet_dir: Path, run_id: str, marts: list[str]) -> dict[Path, Path]:
-    """Write every mart of the new file to a temp Parquet file; returns {temp: final}."""
+def _export_parquet(db: Path, parquet_dir: Path, marts: list[str]) -> None:
+    """Write every mart of the new file to `<parquet_dir>/<mart>.parquet` (inside the private version)."""
     parquet_dir.mkdir(parents=True, exist_ok=True)
-    staged: dict[Path, Path] = {}
     con = duckdb.connect(str(db), read_only=True)
     try:
         # the row order of a mart is not part of the contract: both cores write the file (1.8 -> 1.6 s at 3.2 M rows)
         con.execute("set preserve_insertion_order = false")
         catalog = _quote(con.execute("select current_database()").fetchall()[0][0])
         for mart in marts:
-            final = parquet_dir / f"{mart}.parquet"
-            tmp = parquet_dir / f".{mart}.parquet.{safe_name(run_id)}.tmp"
-            staged[tmp] = final
-            con.execute(f"copy (select * from {catalog}.marts.\"{mart}\") to '{_sql_path(tmp)}' ({PARQUET_OPTIONS})")
-    except BaseException:
-        for tmp in staged:
-            if tmp.exists():
-                tmp.unlink()
-        raise
+            path = parquet_dir / f"{mart}.parquet"
+            con.execute(f"copy (select * from {catalog}.marts.\"{mart}\") to '{_sql_path(path)}' ({PARQUET_OPTIONS})")
     finally:
         con.close()
-    return staged
 
 
 def _quote(identifier: str) -> str:

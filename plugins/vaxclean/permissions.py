@@ -1,0 +1,42 @@
+"""Who may read what is published: personal data for its owner and group only, the BI layer for everyone.
+
+The restricted file and its Parquet, the commune worklists and the write-back files hold names, ID numbers,
+phones and birth dates: mode 0640 (directories 0750), group VAXCLEAN_RESTRICTED_GROUP when it is set (a name
+or a number; else the group the process creates files with). The BI layer is pseudonymised: 0644 / 0755.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+from pathlib import Path
+
+PRIVATE_DIR, RESTRICTED_DIR, RESTRICTED_FILE, PUBLIC_DIR, PUBLIC_FILE = 0o700, 0o750, 0o640, 0o755, 0o644
+
+
+def restricted_group() -> int | None:
+    """The group id of VAXCLEAN_RESTRICTED_GROUP, or None (the process's group). Raises ValueError naming
+    the setting when the group does not exist."""
+    name = os.environ.get("VAXCLEAN_RESTRICTED_GROUP", "").strip()
+    if not name:
+        return None
+    if name.isdigit():
+        return int(name)
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise ValueError(f"VAXCLEAN_RESTRICTED_GROUP={name!r}: no such group on this machine") from None
+
+
+def protect(path: Path, *, restricted: bool, group: int | None = None) -> None:
+    """Set the mode of a file or of a directory and everything in it: restricted (owner and group) or public."""
+    path = Path(path)
+    for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        if p.is_symlink():
+            continue
+        if p.is_dir():
+            os.chmod(p, RESTRICTED_DIR if restricted else PUBLIC_DIR)
+        else:
+            os.chmod(p, RESTRICTED_FILE if restricted else PUBLIC_FILE)
+        if restricted and group is not None:
+            os.chown(p, -1, group)

@@ -1,0 +1,127 @@
+"""The published set switches as one: a versioned directory per publication and one pointer.
+
+```
+published/
+  current -> .versions/<version>        the pointer: a symlink replaced atomically (rename)
+  marts.duckdb -> current/marts.duckdb   the restricted file (owner and group only)
+  parquet -> current/parquet             its Parquet (owner and group only)
+  bi.duckdb -> current/bi.duckdb         the BI layer (readable by everyone)
+  bi -> current/bi                       its Parquet (bi/parquet/<mart>.parquet)
+  .versions/<version>/...                what the links point at
+  worklists/  write_back/                the commune files (written after publishing; owner and group only)
+```
+
+A reader opening `published/marts.duckdb` resolves the links when it opens the file: it gets the whole
+previous publication or the whole new one, never a mix of files of two runs. A reader that holds a file
+open keeps reading it (POSIX keeps the inode), so the previous version stays on disk until the next
+publication; older versions are removed. A version being written is private (mode 0700) until it is
+complete; a crash leaves it behind, and the next publication removes it.
+
+Permissions (vaxclean.permissions): the restricted file and its Parquet owner and group only, the BI
+layer readable by everyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from vaxclean.permissions import PRIVATE_DIR, PUBLIC_DIR, protect
+from vaxclean.raw.layout import safe_name
+
+log = logging.getLogger(__name__)
+
+VERSIONS_DIR = ".versions"
+CURRENT = "current"
+# the fixed paths readers open (the contract's), each a link into the current version
+LINKS = ("marts.duckdb", "parquet", "bi.duckdb", "bi")
+RESTRICTED = ("marts.duckdb", "parquet")
+
+
+def new_version(published_dir: Path, run_id: str) -> Path:
+    """A fresh private directory for the next publication (removes this run's own leftover)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    version = published_dir / VERSIONS_DIR / f"{stamp}__{safe_name(run_id)}"
+    (published_dir / VERSIONS_DIR).mkdir(parents=True, exist_ok=True)
+    os.chmod(published_dir / VERSIONS_DIR, PUBLIC_DIR)
+    version.mkdir(mode=PRIVATE_DIR)
+    return version
+
+
+def current_version(published_dir: Path) -> Path | None:
+    """The version the pointer names, or None before the first publication."""
+    pointer = published_dir / CURRENT
+    if not pointer.is_symlink():
+        return None
+    target = published_dir / os.readlink(pointer)
+    return target if target.is_dir() else None
+
+
+def switch(published_dir: Path, version: Path, *, group: int | None) -> Path | None:
+    """Make `version` the current publication in one rename; returns the previous version (or None).
+
+    The version's restricted entries are protected first and the version directory made traversable
+    (0755) only then; the fixed links are created once (a regular file or directory of the layout before
+    versions is moved into a legacy version of its own first).
+    """
+    for name in RESTRICTED:
+        if (version / name).exists():
+            protect(version / name, restricted=True, group=group)
+    for name in ("bi.duckdb", "bi"):
+        if (version / name).exists():
+            protect(version / name, restricted=False, group=None)
+    os.chmod(version, PUBLIC_DIR)
+    previous = current_version(published_dir)
+    pointer_tmp = published_dir / f".{CURRENT}.{version.name}.tmp"
+    if pointer_tmp.is_symlink() or pointer_tmp.exists():
+        pointer_tmp.unlink()
+    os.symlink(version.relative_to(published_dir), pointer_tmp)
+    os.replace(pointer_tmp, published_dir / CURRENT)  # the switch: one atomic rename
+    _ensure_links(published_dir)
+    return previous
+
+
+def _ensure_links(published_dir: Path) -> None:
+    """Each fixed path a link into `current`; what the layout before versions left there is replaced."""
+    for name in LINKS:
+        path = published_dir / name
+        if path.is_symlink():
+            continue
+        link_tmp = published_dir / f".{name}.link.tmp"
+        if link_tmp.is_symlink() or link_tmp.exists():
+            link_tmp.unlink()
+        os.symlink(Path(CURRENT) / name, link_tmp)
+        if path.is_dir():
+            # a directory cannot be renamed over: moved aside (removed below with the old versions)
+            legacy = published_dir / VERSIONS_DIR / f"legacy__{name}"
+            shutil.rmtree(legacy, ignore_errors=True)
+            os.replace(path, legacy)
+        os.replace(link_tmp, path)  # replaces a regular file of the old layout atomically
+
+
+def remove_old_versions(published_dir: Path, keep: set[Path]) -> list[str]:
+    """Remove every version but those in `keep` (the current and the previous one): older publications,
+    leftovers of crashed publications, legacy files. Returns the names removed."""
+    root = published_dir / VERSIONS_DIR
+    keep_names = {p.name for p in keep if p is not None}
+    removed = []
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if path.name in keep_names:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    for stale in published_dir.glob(".*.tmp"):  # pointer/link leftovers and temp files of the old layout
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+        removed.append(stale.name)
+    if removed:
+        log.info("publish: removed %d old or unfinished versions", len(removed))
+    return removed
