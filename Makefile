@@ -12,7 +12,11 @@ WAREHOUSE ?= $(CURDIR)/var/warehouse
 PEOPLE ?= 20000
 SEED ?= 7
 
-.PHONY: setup run test lint evaluate airflow scenario bench clean
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+BI_PORT ?= 8088
+
+.PHONY: setup run test lint evaluate airflow scenario bench clean bi bi-setup bi-export bi-users
 
 setup: $(STAMP)
 
@@ -23,6 +27,26 @@ $(STAMP): requirements.txt
 	@$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements.txt
 	@echo "$(CURDIR)/plugins" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/vaxclean.pth
 	@touch $(STAMP)
+
+# Superset in its own environment (its pins conflict with Airflow's); reinstalled when its lock changed.
+bi-setup: $(BI_STAMP)
+
+$(BI_STAMP): bi/requirements.txt $(STAMP)
+	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	@$(VENV)/bin/uv pip install --quiet --python $(BI_VENV)/bin/python --compile-bytecode -r bi/requirements.txt
+	@touch $(BI_STAMP)
+
+# Dashboards: Superset on 127.0.0.1:$(BI_PORT) over the BI layer of WAREHOUSE (published first if missing).
+bi: setup bi-setup
+	$(PY) -m vaxclean.bi serve --warehouse "$(WAREHOUSE)" --port $(BI_PORT)
+
+# The dashboards as edited in the UI (of `make bi`'s Superset) back into bi/assets/ (review and commit them).
+bi-export: setup bi-setup
+	$(PY) -m vaxclean.bi export --warehouse "$(WAREHOUSE)"
+
+# Users from a CSV: make bi-users CSV=users.csv (passwords of new users: <warehouse>/superset/passwords.csv).
+bi-users: setup bi-setup
+	$(PY) -m vaxclean.bi users --warehouse "$(WAREHOUSE)" --csv "$(CSV)"
 
 run: setup
 	$(PY) -m vaxclean.cli run --warehouse "$(WAREHOUSE)" $(if $(SCENARIO),--scenario "$(SCENARIO)",--people $(PEOPLE) --seed $(SEED))
@@ -43,7 +67,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check plugins dags tests
 
-test: setup lint
+test: setup bi-setup lint
 	$(VENV)/bin/pytest -q tests
 
 clean:

@@ -1,6 +1,28 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+
+from vaxclean.config import PROJECT_ROOT
+
+PIPELINE_PEOPLE, PIPELINE_SEED = 1500, 11
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory):
+    """(scenario, warehouse, stdout) of `python -m vaxclean.cli run` (what `make run` does) on a small generated
+    scenario: through Airflow, the simulator's APIs, the landing loaders, dbt, the gates and the publisher.
+    Shared by the tests that read a whole run (the published marts, the BI layer, the logs, Superset)."""
+    base = tmp_path_factory.mktemp("e2e")
+    scenario, warehouse = base / "scenario", base / "warehouse"
+    subprocess.run([sys.executable, "-m", "vaxclean.scenario", "generate", "--out", str(scenario),
+                    "--people", str(PIPELINE_PEOPLE), "--seed", str(PIPELINE_SEED)], check=True, cwd=PROJECT_ROOT)
+    proc = subprocess.run([sys.executable, "-m", "vaxclean.cli", "run", "--scenario", str(scenario),
+                           "--warehouse", str(warehouse)], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return scenario, warehouse, proc.stdout
 
 
 @pytest.fixture(scope="module")

@@ -12,22 +12,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from vaxclean.config import PROJECT_ROOT
-
 MARTS = ["dose_reconciliation", "person_vaccination", "commune_worklist", "complaint_tracking", "kpi_commune_daily"]
-PEOPLE, SEED = 1500, 11
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("e2e")
-    scenario, warehouse = base / "scenario", base / "warehouse"
-    subprocess.run([sys.executable, "-m", "vaxclean.scenario", "generate", "--out", str(scenario),
-                    "--people", str(PEOPLE), "--seed", str(SEED)], check=True, cwd=PROJECT_ROOT)
-    proc = subprocess.run([sys.executable, "-m", "vaxclean.cli", "run", "--scenario", str(scenario),
-                           "--warehouse", str(warehouse)], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return scenario, warehouse, proc.stdout
+def run(pipeline_run):
+    """The README's `make run` path on a small generated scenario (tests/e2e/conftest.py: pipeline_run)."""
+    return pipeline_run
 
 
 def _pub(warehouse: Path) -> duckdb.DuckDBPyConnection:

@@ -29,6 +29,8 @@ AIRFLOW_COMMANDS = {
 }
 AIRFLOW_SERVICES = [*AIRFLOW_COMMANDS, "airflow-init"]
 DEMO_SERVICES = {"simulator", "demo-scenario"}
+SUPERSET_SERVICES = {"superset-postgres", "superset-init", "superset"}
+SUPERSET_DOCKERFILE = REPO / "deploy" / "Dockerfile.superset"
 SIMULATOR_COMMAND = ["python", "-m", "vaxclean.simulator", "--scenario", "/data/scenario", "--port", "8000",
                      "--host", "0.0.0.0"]  # fmt: skip
 VARIABLE_USE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
@@ -133,7 +135,7 @@ def test_config_fails_on_a_schema_error(tmp_path: Path) -> None:
 
 
 def test_expected_services_and_commands(services: dict) -> None:
-    assert set(services) >= {"postgres", *AIRFLOW_SERVICES, *DEMO_SERVICES}
+    assert set(services) >= {"postgres", *AIRFLOW_SERVICES, *DEMO_SERVICES, *SUPERSET_SERVICES}
     for name, command in AIRFLOW_COMMANDS.items():
         assert services[name]["command"][: len(command)] == command, name
     assert services["simulator"]["command"] == SIMULATOR_COMMAND
@@ -147,7 +149,7 @@ def test_expected_services_and_commands(services: dict) -> None:
 def test_production_profile_has_no_simulator(tmp_path: Path) -> None:
     result = run_compose(tmp_path, "config", "--services", extra_env={"COMPOSE_PROFILES": ""})
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"postgres", *AIRFLOW_SERVICES}
+    assert set(result.stdout.split()) == {"postgres", *AIRFLOW_SERVICES, *SUPERSET_SERVICES}
 
 
 def test_airflow_init_migrates_and_creates_the_warehouse_pool(services: dict) -> None:
@@ -163,7 +165,8 @@ def test_airflow_init_migrates_and_creates_the_warehouse_pool(services: dict) ->
 
 
 def test_one_image_built_from_the_repository(services: dict) -> None:
-    built = {name: service["build"] for name, service in services.items() if "build" in service}
+    built = {name: service["build"] for name, service in services.items()
+             if "build" in service and name not in SUPERSET_SERVICES}
     assert set(built) >= set(AIRFLOW_SERVICES) | {"simulator"}
     for name, build in built.items():
         context = Path(build["context"])
@@ -257,11 +260,12 @@ def test_scenario_generator_module_exists(services: dict) -> None:
     assert (REPO / "plugins" / "vaxclean" / "scenario" / "__main__.py").is_file()
 
 
-def test_only_the_api_server_and_simulator_publish_ports(services: dict) -> None:
+def test_only_the_api_server_superset_and_simulator_publish_ports(services: dict) -> None:
     published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
-    assert "airflow-apiserver" in published
-    assert set(published) <= {"airflow-apiserver", "simulator"}
+    assert "airflow-apiserver" in published and "superset" in published
+    assert set(published) <= {"airflow-apiserver", "superset", "simulator"}
     assert [port["target"] for port in published["airflow-apiserver"]] == [8080]
+    assert [port["target"] for port in published["superset"]] == [8088]
     assert all(port["target"] == 8000 for port in published.get("simulator", []))
 
 
@@ -297,3 +301,35 @@ def test_make_env_fills_every_secret(tmp_path: Path) -> None:
     assert re.search(r"^AIRFLOW_FERNET_KEY=[A-Za-z0-9_-]{43}=$", text, re.MULTILINE)
     assert run_compose(tmp_path, "config", "--quiet", env_file=target).returncode == 0
     assert subprocess.run(["bash", str(MAKE_ENV), str(target)], check=False, capture_output=True).returncode != 0
+
+
+def test_superset_reads_the_published_directory_only_read_only_and_outside_the_pipeline_group(services: dict) -> None:
+    """The dashboards' containers see published/ read-only, run as a user whose group is not the pipeline's
+    group 0 (which alone reads the restricted files, VAXCLEAN_RESTRICTED_GROUP), and are built from the BI lock."""
+    scheduler = {v["target"]: v["source"] for v in services["airflow-scheduler"]["volumes"]}
+    assert services["airflow-scheduler"]["environment"]["VAXCLEAN_RESTRICTED_GROUP"] == "0"
+    assert services["airflow-scheduler"]["environment"]["VAXCLEAN_PSEUDONYM_SECRET"]
+    for name in ("superset-init", "superset"):
+        service = services[name]
+        volumes = service["volumes"]
+        assert [(v["target"], v["read_only"]) for v in volumes] == [("/published", True)], name
+        assert volumes[0]["source"] == f"{scheduler['/data/warehouse']}/published", name
+        uid, gid = service["user"].split(":")
+        assert gid != "0" and uid != "0", name
+        assert Path(service["build"]["context"]) == REPO
+        assert (REPO / service["build"]["dockerfile"]).resolve() == SUPERSET_DOCKERFILE
+        assert service["environment"]["SUPERSET_METADATA_URI"].startswith("postgresql+psycopg2://superset:")
+        assert service["depends_on"]["superset-postgres"]["condition"] == "service_healthy"
+    init = " ".join(services["superset-init"]["command"])
+    assert "vaxclean.bi.superset_admin init" in init and "--bi-db /published/bi.duckdb" in init
+    assert services["superset"]["depends_on"]["superset-init"]["condition"] == "service_completed_successfully"
+    dockerfile = SUPERSET_DOCKERFILE.read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
+    assert "pip install -r /tmp/requirements-bi.txt" in dockerfile
+    for line in dockerfile.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "COPY":
+            for source in parts[1:-1]:
+                assert (REPO / source).exists(), f"COPY {source}: missing in the repository"
+    config = re.search(r"SUPERSET_CONFIG_PATH=/app/(\S+)", dockerfile).group(1)
+    assert (REPO / config).is_file()

@@ -294,6 +294,8 @@ def worker_build(params: dict[str, Any]) -> dict[str, Any]:
                            "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"}
             return {"steps": steps, "error": f"{step} failed"}
         steps[step] = {"seconds": round(time.perf_counter() - started, 2), "peak_rss_mib": peak_rss_mib()}
+        if step == "publish":  # the publisher's own split: the BI layer's part is the BI issue's budget
+            steps[step]["timings"] = (outcome or {}).get("timings")
         if step.startswith("build_"):
             steps[step]["nodes"] = _dbt_node_timings(warehouse)
             steps[step]["statuses"] = (outcome or {}).get("statuses")
@@ -494,8 +496,11 @@ def _build_rows(prefix: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     records = result.get("records")
     for step, figures in result.get("steps", {}).items():
+        note = figures.get("error", "")
+        if not note and figures.get("timings"):
+            note = ", ".join(f"{k.removesuffix('_s')} {v}" for k, v in figures["timings"].items())
         rows.append(_stage_row(f"{prefix}.{step}", figures.get("seconds"), records if step in BUILD_STEPS else None,
-                               figures.get("peak_rss_mib"), None, figures.get("error", "")))
+                               figures.get("peak_rss_mib"), None, note))
     total = sum(f.get("seconds") or 0 for s, f in result.get("steps", {}).items() if s in BUILD_STEPS)
     rows.append(_stage_row(prefix, round(total, 2), records, result.get("tree_peak_rss_mib"),
                            result.get("spill_peak_mib"), result.get("error", "") or "gate raw → publish"))
@@ -581,7 +586,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                        f"× build {fig['seconds'] / build_s:.2f}; f1 {fig.get('f1')}"))
         if "skipped" in base or "error" in base:
             rows.append(_stage_row("baselines", None, None, None, None, base.get("skipped") or base.get("error")))
+    if not args.skip_dashboards:
+        dashboards = time_dashboards(warehouse, run_dir)
+        figures["dashboards"] = dashboards
+        rows.append(_stage_row("dashboards.chart_query_p95", dashboards.get("p95_s"), None, None, None,
+                               dashboards.get("error") or f"p50 {dashboards.get('p50_s')} s, max "
+                               f"{dashboards.get('max_s')} s: {dashboards.get('charts')} charts x 3, Superset"))
     return _finish(figures, rows, args)
+
+
+def time_dashboards(warehouse: Path, run_dir: Path) -> dict[str, Any]:
+    """Every dashboard chart's query through Superset (its own environment) on the run's BI layer, three times
+    each: p50/p95 (`vaxclean.bi time-charts`). Needs `make bi-setup`; says so when it is missing."""
+    from vaxclean.bi import __main__ as bi_cli
+
+    try:
+        bi_cli.bi_python()
+    except SystemExit as missing:
+        return {"error": str(missing)}
+    site = run_dir / "bi"
+    site.mkdir(exist_ok=True)
+    if not (site / "published").exists():
+        (site / "published").symlink_to(warehouse / "published")
+    try:
+        bi_cli.setup(site, users=None)
+        output = bi_cli.admin(site / "superset", "time-charts", "--repeat", "3")
+    except SystemExit as failed:
+        return {"error": str(failed).splitlines()[0]}
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def _delta_and_incremental(figures: dict[str, Any], rows: list[dict[str, Any]], args: argparse.Namespace,
@@ -669,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="full builds in a row (fresh warehouse each)")
     parser.add_argument("--delta-records", type=int, default=10_000, help="0: no incremental run")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--skip-dashboards", action="store_true", help="do not time the dashboards' queries")
     parser.add_argument("--keep-run", action="store_true", help="keep <cache>/run-*/ (raw lake, warehouse)")
     parser.add_argument("--replay", action="store_true",
                         help="only another delta + incremental build on the run --keep-run left (kept again)")

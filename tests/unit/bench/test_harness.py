@@ -46,13 +46,17 @@ def test_whole_harness_on_a_tiny_scenario(tmp_path: Path, capsys: pytest.Capture
     assert stages["delta.extraction"]["records"] == 100
     assert stages["probe"]["seconds"] > 0 and stages["delta.probe"]["seconds"] > 0  # the machine's speed, beside
     assert stages["incremental"]["records"] > stages["build"]["records"]  # the new records were built
+    assert "bi " in stages["build.publish"]["note"]  # the publisher's split: the BI layer's part
+    # every dashboard chart's query timed through Superset on the run's BI layer
+    assert figures["dashboards"]["charts"] == 35 and 0 < figures["dashboards"]["p50_s"] <= figures["dashboards"]["p95_s"]
     assert not (tmp_path / "run-p1000-s3").exists()  # the run directory is removed unless --keep-run
     assert (tmp_path / "scenario-p1000-s3" / "truth" / "manifest.json").exists()  # the scenario is cached
 
 
 def test_replay_times_another_incremental_build_on_the_kept_run(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    common = ["--people", "1000", "--seed", "3", "--cache", str(tmp_path), "--skip-baselines", "--delta-records", "50"]
+    common = ["--people", "1000", "--seed", "3", "--cache", str(tmp_path), "--skip-baselines", "--skip-dashboards",
+              "--delta-records", "50"]
     assert main([*common, "--keep-run"]) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert main([*common, "--replay"]) == 0
