@@ -191,10 +191,12 @@ def file_signature(path: Path) -> str:
 
 
 def init_raw(raw_dir: Path) -> None:
-    """Create every table directory with its `_empty.parquet`; cheap and idempotent."""
+    """Create every table directory with its `_empty.parquet`; cheap and idempotent. A table whose schema
+    gained a column since its `_empty.parquet` was written gets it rewritten: readers (union by name) then see
+    the new column, null in the files written before it."""
     for table in RAW_TABLES.values():
         empty = table_dir(raw_dir, table.name) / "_empty.parquet"
-        if not empty.exists():
+        if not empty.exists() or not pq.read_schema(empty).equals(table.schema):
             write_parquet_atomic(table.schema.empty_table(), empty)
 
 
