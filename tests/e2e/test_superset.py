@@ -223,3 +223,30 @@ def test_each_dashboard_renders_every_chart_in_a_browser(superset):
                 page.close()
         finally:
             browser.close()
+
+
+def test_serve_stops_every_process_it_started_on_sigint_even_in_the_background(superset):
+    """`make bi` and Ctrl-C: the server's whole process group goes, and the port is free again (SIGINT is
+    ignored in a background job of a shell: the command installs its own handler)."""
+    import signal
+    import subprocess
+    import sys
+
+    port = _free_port()
+    serve = subprocess.Popen([sys.executable, "-m", "vaxclean.bi", "serve", "--warehouse", str(superset["site"]),
+                              "--port", str(port)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and "Ctrl-C stops Superset" not in (line := serve.stdout.readline()):
+            assert line or serve.poll() is None, "serve exited before Superset was ready"
+        assert requests.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+        started = time.monotonic()
+        serve.send_signal(signal.SIGINT)
+        serve.wait(timeout=20)
+        while time.monotonic() - started < 15 and not bi_cli.port_is_free(port):
+            time.sleep(0.2)
+        assert bi_cli.port_is_free(port) and time.monotonic() - started < 15
+    finally:
+        if serve.poll() is None:
+            serve.kill()

@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -97,14 +98,12 @@ def setup(warehouse: Path, *, assets: Path = ASSETS_DIR, users: Path | None = DE
     home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     passwords = home / "passwords.csv"
-    for line in admin(home, "init", "--passwords", str(passwords), log_file=log_file).splitlines():
-        print(line)
-    for line in admin(home, "import", "--assets", str(assets), "--bi-db", str(bi_db), log_file=log_file).splitlines():
-        print(line)
+    steps = [["init", "--passwords", str(passwords)], ["import", "--assets", str(assets), "--bi-db", str(bi_db)]]
     if users is not None:
-        for line in admin(home, "users", "--csv", str(users), "--passwords", str(passwords),
-                          log_file=log_file).splitlines():
-            print(line)
+        steps.append(["users", "--csv", str(users), "--passwords", str(passwords)])
+    for step in steps:  # what each step did, in a line; Superset's own chatter goes to the set-up log
+        print("\n".join(line for line in admin(home, *step, log_file=log_file).splitlines()
+                        if line.startswith("superset:")))
     print(f"superset: ready in {time.monotonic() - started:.1f}s (home {home})")
     return home
 
@@ -118,6 +117,15 @@ def start(home: Path, port: int, log_file: Path) -> subprocess.Popen:
          "--threads", "4", "--timeout", "120", "--limit-request-line", "0", "--limit-request-field_size", "0",
          "superset.app:create_app()"],
         env=superset_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 180) -> None:
@@ -145,6 +153,10 @@ def stop(proc: subprocess.Popen, timeout_s: float = 10) -> None:
         proc.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse).resolve()
     if not (warehouse / "published" / "bi.duckdb").exists():
@@ -160,9 +172,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     url = f"http://127.0.0.1:{args.port}"
+    if not port_is_free(args.port):
+        print(f"error: port {args.port} of 127.0.0.1 is in use (another Superset?): `make bi BI_PORT=<port>`",
+              file=sys.stderr)
+        return 2
     proc = start(home, args.port, home / "superset.log")
-    # SIGTERM (a service manager, `kill`) stops the server like Ctrl-C does
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C (SIGINT, also when started in the background, where the shell ignores it), SIGTERM (a service
+    # manager, `kill`) and SIGHUP (the terminal closed) stop the server and every process it started
+    for stopping in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stopping, _interrupt)
     try:
         wait_ready(url, proc)
         print(f"""
