@@ -88,6 +88,8 @@ STAGING_INPUTS: dict[str, tuple[str, ...]] = {
     "stg_police_returns__verifications": ("police_returns",),
     "stg_hotline__calls": ("hotline_calls",),
     "stg_feedback__tickets": ("feedback_tickets",),
+    "stg_intake__files": ("file_registry",),
+    "stg_intake__quarantined_rows": ("quarantine",),
 }
 
 # Raw tables whose change the dose chain's scopes do not follow: the marts layer is rebuilt in full (the

@@ -162,6 +162,31 @@ def test_the_published_file_is_patched_and_equals_the_marts(builds):
     assert runs == ["first", "incremental"]
 
 
+def test_the_bi_layer_is_patched_and_equals_one_built_whole(builds, tmp_path):
+    """After the incremental build the BI file was patched (the previous version's, the re-derived rows
+    replaced): it equals a BI layer built whole from the same published restricted file."""
+    import os
+
+    from vaxclean.publish import bi
+
+    assert builds["first"]["publish"]["bi_patched"] is False
+    assert builds["incremental"]["publish"]["bi_patched"] is True
+    published = Path(builds["published_db"]).parent
+    whole = tmp_path / "whole.duckdb"
+    bi.build_bi(whole, restricted_db=published / "marts.duckdb", warehouse_db=Path(builds["incremental_db"]),
+                secret=os.environ["VAXCLEAN_PSEUDONYM_SECRET"])
+    con = duckdb.connect()
+    con.execute(f"attach '{published / 'bi.duckdb'}' as patched (read_only)")
+    con.execute(f"attach '{whole}' as whole (read_only)")
+    tables = [r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = 'whole' "
+                                        "and schema_name = 'marts' and table_name <> 'pipeline_runs'").fetchall()]
+    assert {"dose_reconciliation", "person_vaccination"} <= set(tables)
+    for table in tables:
+        a, b = f"patched.marts.{table}", f"whole.marts.{table}"
+        assert con.execute(f"select (select count(*) from (from {a} except all from {b})) "
+                           f"+ (select count(*) from (from {b} except all from {a}))").fetchone()[0] == 0, table
+
+
 def test_the_gates_of_the_incremental_build_read_what_it_rederived(builds):
     assert not builds["first"]["gate_marts"]["scope"] and not builds["first"]["gate_staging"]["scope"]
     marts = builds["incremental"]["gate_marts"]

@@ -48,8 +48,8 @@ record_counts as (
         week_start_on,
         count(*) as records_received,
         count(*) filter (where delay_days <= {{ var('dq_timely_days') }}) as records_timely,
-        median(delay_days) as delay_days_median,
-        quantile_cont(delay_days, 0.9) as delay_days_p90,
+        -- both quantiles from one sort of the group's delays
+        quantile_cont(delay_days, [0.5, 0.9]) as delay_days_quantiles,
         {%- for status in ['verified', 'corrected', 'probable', 'needs_review', 'unmatched', 'duplicate'] %}
         count(*) filter (where match_status = '{{ status }}') as records_{{ status }}{{ ',' if not loop.last }}
         {%- endfor %}
@@ -117,8 +117,8 @@ final as (
             / nullif(coalesce(record_counts.records_received, 0) + coalesce(quarantine_counts.rows_quarantined, 0), 0)
             as double
         ) as quarantined_share,
-        cast(record_counts.delay_days_median as double) as delay_days_median,
-        cast(record_counts.delay_days_p90 as double) as delay_days_p90,
+        cast(record_counts.delay_days_quantiles[1] as double) as delay_days_median,
+        cast(record_counts.delay_days_quantiles[2] as double) as delay_days_p90,
         cast(coalesce(record_counts.records_timely, 0) as bigint) as records_timely,
         cast(record_counts.records_timely / nullif(record_counts.records_received, 0) as double) as timely_share,
         {%- for status in ['verified', 'corrected', 'probable', 'needs_review', 'unmatched', 'duplicate'] %}

@@ -3,6 +3,7 @@
   modification time (when its sender wrote it: an export tool writes the file once) or, when that is
   later or unknown, when the pipeline first saw it. site_code: the sender's folder of a site batch.
 -#}
+{{ config(materialized='table') }}  {#- thousands of one-row files: read once per build, not per reader -#}
 with
 
 source as (

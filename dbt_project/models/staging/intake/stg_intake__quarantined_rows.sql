@@ -4,6 +4,7 @@
   the loaders (vaxclean/load, vaxclean/extract) and may quote file content: it is kept here only for the
   restricted side; the marts classify it (ref_quarantine_reasons).
 -#}
+{{ config(materialized='table') }}  {#- thousands of one-row files: read once per build, not per reader -#}
 with
 
 source as (
