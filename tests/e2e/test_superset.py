@@ -157,6 +157,22 @@ def test_reviewers_have_no_sql_lab_no_upload_and_no_data_team_dashboard(superset
     assert attach.status_code != 200 and "Permission Error" in attach.text
 
 
+def test_secrets_and_passwords_are_the_owners_only_and_a_bad_users_csv_is_refused_by_line(superset, tmp_path):
+    home = superset["home"]
+    assert {oct(p.stat().st_mode & 0o777) for p in (home / "passwords.csv", home / "secret_key")} == {"0o600"}
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
+    bad = tmp_path / "users.csv"
+    bad.write_text("username,first_name,last_name,email,kind,district_code\n"
+                   "ok_user,A,B,a@b.invalid,province_reviewer,\n"
+                   "someone,A,B,a@b.invalid,district_reviewer,\n"
+                   "other,A,B,a@b.invalid,mayor,\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as refused:
+        bi_cli.admin(home, "users", "--csv", str(bad), "--passwords", str(tmp_path / "passwords.csv"))
+    assert "line 3: a district reviewer needs a district_code" in str(refused.value)
+    assert "line 4: kind 'mayor'" in str(refused.value)
+    assert not (tmp_path / "passwords.csv").exists()  # nobody was created
+
+
 def test_superset_is_never_set_up_against_the_restricted_file(superset, tmp_path):
     site = tmp_path / "site"
     (site / "published").mkdir(parents=True)

@@ -141,13 +141,17 @@ def complaint_tracking(n: int = 6) -> pl.DataFrame:
     )
 
 
+def _commune_days(i: pl.Expr) -> dict[str, pl.Expr]:
+    """The keys of a commune-and-day mart: the communes of _COMMUNES, day after day from 2022-03-01."""
+    return {"as_of_date": pl.lit(dt.date(2022, 3, 1)) + pl.duration(days=i // len(_COMMUNES)),
+            "province_code": pl.lit("19"), "district_code": pl.lit("164"),
+            "commune_code": pl.lit(pl.Series(_COMMUNES)).get((i % len(_COMMUNES)).cast(pl.Int64))}
+
+
 def kpi_commune_daily(n: int = 6) -> pl.DataFrame:
     i = pl.col("i")
     return _idx(n).select(
-        as_of_date=pl.lit(dt.date(2022, 3, 1)) + pl.duration(days=i // len(_COMMUNES)),
-        province_code=pl.lit("19"),
-        district_code=pl.lit("164"),
-        commune_code=pl.lit(pl.Series(_COMMUNES)).get((i % len(_COMMUNES)).cast(pl.Int64)),
+        **_commune_days(i),
         doses_received=(i + 10),
         doses_credited=(i + 5),
         persons_vaccinated=(i + 4),
@@ -251,10 +255,7 @@ def kpi_province_summary(n: int = 6) -> pl.DataFrame:
 def worklist_commune_daily(n: int = 8) -> pl.DataFrame:
     i = pl.col("i")
     return _idx(n).select(
-        as_of_date=pl.lit(dt.date(2022, 3, 1)) + pl.duration(days=i // len(_COMMUNES)),
-        province_code=pl.lit("19"),
-        district_code=pl.lit("164"),
-        commune_code=pl.lit(pl.Series(_COMMUNES)).get((i % len(_COMMUNES)).cast(pl.Int64)),
+        **_commune_days(i),
         items_open=(i % 3),
         items_returned=pl.lit(1, dtype=pl.Int64),
         items_applied=(i // 2),

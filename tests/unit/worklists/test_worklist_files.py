@@ -64,6 +64,8 @@ def test_one_file_per_commune_with_only_its_open_cases(tmp_path: Path, marts_db:
     assert [r["Mã bản ghi"] for r in _rows(out / "worklists" / "164" / "05431.xlsx")] == ["IMM3"]
     assert [r["Mã bản ghi"] for r in _rows(out / "worklists" / "_unrouted.xlsx")] == ["IMM5"]
     assert not list(out.rglob("*.tmp"))
+    # names, birth dates, ID numbers: readable by the owner and the restricted group only
+    assert {oct(p.stat().st_mode & 0o777) for p in (out / "worklists").rglob("*.xlsx")} == {"0o640"}
 
 
 def test_sheet_layout_for_the_police(tmp_path: Path, marts_db: Path) -> None:

@@ -96,14 +96,7 @@ communes as (
 ),
 
 days as (
-    select cast(day as date) as as_of_date
-    from clock
-    cross join (select min(event_on) as first_on from events) as bounds
-    cross join range(
-        cast(coalesce(bounds.first_on, clock.as_of_date) as timestamp),
-        cast(clock.as_of_date as timestamp) + interval 1 day,
-        interval 1 day
-    ) as series(day)
+    {{ days_until_clock("select min(event_on) from events") }}
 ),
 
 final as (
