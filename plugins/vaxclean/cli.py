@@ -229,10 +229,12 @@ def print_summary(warehouse: Path) -> None:
         for name, value in zip(names, kpi.fetchone(), strict=True):
             print(f"  {name:<24} {value:>9,}")
     print(f"""
-Published marts: {path}
+Published marts: {path}   (restricted: personal data, owner and group only)
 Parquet:         {warehouse / 'published' / 'parquet'}/<mart>.parquet
-Open them:       duckdb -readonly {path} -c "from marts.marts.dose_reconciliation limit 10"
-                 (inside marts.duckdb the catalog and the schema are both "marts": qualify fully)
+BI layer:        {warehouse / 'published' / 'bi.duckdb'}   (pseudonymised, for dashboards and BI tools)
+Open them:       duckdb -readonly {warehouse / 'published' / 'bi.duckdb'} -c "from marts.complaint_tracking limit 10"
+                 (in the restricted marts.duckdb the catalog and the schema are both "marts": marts.marts.<table>)
+Dashboards:      make bi   (Superset on http://127.0.0.1:8088; users and passwords in <warehouse>/superset/)
 Score them:      make evaluate WAREHOUSE={warehouse}""")
 
 

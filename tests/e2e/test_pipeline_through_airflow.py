@@ -35,7 +35,7 @@ def test_every_mart_is_published_as_duckdb_and_parquet(run):
         assert n > 0, mart
         parquet = warehouse / "published" / "parquet" / f"{mart}.parquet"
         assert con.execute(f"select count(*) from '{parquet}'").fetchone()[0] == n
-    assert "Dose records per match status" in stdout and "marts.duckdb" in stdout
+    assert "Dose records per match status" in stdout and "marts.duckdb" in stdout and "bi.duckdb" in stdout
 
 
 def test_every_live_dose_record_appears_exactly_once(run):
