@@ -37,15 +37,15 @@ D3_TIME_FORMAT = {
 }
 
 # Results are never cached: the BI layer is replaced by each publication, readers must see the new one.
+# (Filter state and explore form data keep Superset's default: its metadata database, shared by the workers.)
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
-FILTER_STATE_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 86400}
-EXPLORE_FORM_DATA_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 86400}
 RATELIMIT_STORAGE_URI = "memory://"
 
-# DuckDB files are opened read-only per query (NullPool): the link published/bi.duckdb is resolved again
-# at every query, so a new publication is picked up without a restart.
-SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {}
+# Superset opens an analytics database per query (NullPool) and the BI database's URI is the fixed path
+# published/bi.duckdb: a query after a publication opens the new file. A query that overlaps an open
+# connection of its worker to the same path may still read the previous one (DuckDB shares an open file per
+# path within a process).
 PREVENT_UNSAFE_DB_CONNECTIONS = True
 SQLLAB_CTAS_NO_LIMIT = False
 ALLOWED_USER_CSV_SCHEMA_FUNC = None

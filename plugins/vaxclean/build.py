@@ -240,7 +240,13 @@ def build_layer(layer: str, run_id: str) -> dict:
     if full_refresh:
         args.append("--full-refresh")
     stamp_path.unlink(missing_ok=True)  # a failed build leaves no stamp: the next one is full
-    result = run_dbt(args, warehouse_dir=_warehouse_dir())
+    from vaxclean.permissions import private_umask, protect, restricted_group
+
+    with private_umask():  # the warehouse holds every personal value: owner and group only
+        result = run_dbt(args, warehouse_dir=_warehouse_dir())
+    for path in (_warehouse_dir() / "warehouse.duckdb", _warehouse_dir() / "warehouse.duckdb.wal"):
+        if path.exists():
+            protect(path, restricted=True, group=restricted_group())
     stamp_path.parent.mkdir(parents=True, exist_ok=True)
     # the gates read the build ids: a build that started from the tables a passed gate validated needs
     # only the rows it re-derived validated (vaxclean.gates)

@@ -7,8 +7,10 @@ or a number; else the group the process creates files with). The BI layer is pse
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE_DIR, RESTRICTED_DIR, RESTRICTED_FILE, PUBLIC_DIR, PUBLIC_FILE = 0o700, 0o750, 0o640, 0o755, 0o644
@@ -40,3 +42,15 @@ def protect(path: Path, *, restricted: bool, group: int | None = None) -> None:
             os.chmod(p, RESTRICTED_FILE if restricted else PUBLIC_FILE)
         if restricted and group is not None:
             os.chown(p, -1, group)
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """While personal data is written: new files 0640 and directories 0750 at most (umask 027), so that no file
+    is readable by others before `protect` gives it its final mode. The process's umask is restored after
+    (the tasks that write personal data run one at a time in their process)."""
+    previous = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(previous)

@@ -57,19 +57,25 @@ def _secret_file(path: Path) -> str:
     return path.read_text().strip()
 
 
+# What a Superset process gets of this environment (an allow-list: the pipeline's secrets, the pseudonym key
+# and the API tokens, never reach Superset, whatever they are called)
+PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SUPERSET_METADATA_URI", "SUPERSET_SECRET_KEY",
+             "SUPERSET_ADMIN_USERNAME", "SUPERSET_ADMIN_PASSWORD", "SUPERSET_COOKIE_SECURE", "SUPERSET_TALISMAN")
+
+
 def superset_env(home: Path) -> dict[str, str]:
-    """The environment of every Superset process: its configuration, home, metadata and secret key.
-    The pipeline's own secrets (the pseudonym key) are not passed on: Superset needs none of them."""
+    """The environment of every Superset process: its configuration, home, metadata and secret key, and the
+    few variables of PASSED_ON."""
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAXCLEAN_PSEUDONYM", "AIRFLOW_CONN"))}
+    env = {k: v for k, v in os.environ.items() if k in PASSED_ON}
     env.update({
         "SUPERSET_HOME": str(home),
         "SUPERSET_CONFIG_PATH": str(BI_DIR / "superset_config.py"),
         "SUPERSET_SECRET_KEY": os.environ.get("SUPERSET_SECRET_KEY") or _secret_file(home / "secret_key"),
         "SUPERSET_METADATA_URI": os.environ.get("SUPERSET_METADATA_URI") or f"sqlite:///{home / 'superset.db'}",
         "FLASK_APP": "superset",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "plugins"), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": str(PROJECT_ROOT / "plugins"),
         "PYTHONUNBUFFERED": "1",
     })
     return env

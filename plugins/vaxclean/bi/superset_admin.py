@@ -8,7 +8,8 @@ and the plugins folder on PYTHONPATH. Every command is idempotent:
 - `import --assets bi/assets --bi-db published/bi.duckdb`: the assets (database, datasets, charts,
   dashboards: YAML in the repository) imported over what is there, by UUID (a second import changes
   nothing and duplicates nothing), the database pointed at the BI file, read-only and sandboxed; then the
-  roles, row-level security and dashboard access;
+  roles, row-level security and dashboard access (REVIEWER_DASHBOARDS for reviewers, every other one for
+  the data team only);
 - `export --assets bi/assets`: the assets as they are now (edits made in the UI) back into the folder;
 - `users --csv users.csv --passwords out.csv`: users from a CSV, new ones with a generated password
   (written mode 0600);
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
@@ -55,7 +57,9 @@ RLS_PREFIX = "vaxclean district "
 # the BI tables a reviewer may read: each has district_code, so row-level security applies to every row
 REVIEWER_TABLES = ("complaint_tracking", "kpi_commune_daily", "kpi_province_summary", "person_vaccination",
                    "dose_reconciliation", "worklist_commune_daily")
-DATA_TEAM_ONLY_DASHBOARDS = ("chat-luong-du-lieu",)
+# the dashboards reviewers open; every other dashboard (the data team's, and any made in the UI) is the data
+# team's until it is added here, and a reviewer dashboard may only use datasets with row-level security
+REVIEWER_DASHBOARDS = ("giai-quyet-phan-anh", "bang-dieu-hanh-tinh")
 # Superset's own view menus a reviewer may not have, even through Gamma's defaults
 REVIEWER_DENIED_MENUS = ("SQL Lab", "SQL Editor", "Saved Queries", "Query Search", "Upload a CSV",
                          "Upload Excel", "Upload a Columnar file", "Row Level Security", "List Users", "List Roles")
@@ -100,14 +104,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         from superset import appbuilder, security_manager
 
         version = app.config.get("VERSION_STRING", "?")
+        # which metadata database was migrated, without its URI (it may carry a password)
+        metadata = hashlib.sha256(os.environ["SUPERSET_METADATA_URI"].encode()).hexdigest()[:16]
         stamp = home / STAMP
         done = json.loads(stamp.read_text()) if stamp.exists() else {}
-        if done.get("version") != version or done.get("metadata") != os.environ["SUPERSET_METADATA_URI"]:
+        if done.get("version") != version or done.get("metadata") != metadata:
             started = time.monotonic()
             upgrade()
             appbuilder.add_permissions(update_perms=True)
             security_manager.sync_role_definitions()
-            stamp.write_text(json.dumps({"version": version, "metadata": os.environ["SUPERSET_METADATA_URI"]}))
+            stamp.write_text(json.dumps({"version": version, "metadata": metadata}))
             _log(f"superset: metadata migrated and roles synced in {time.monotonic() - started:.1f}s")
         username = os.environ.get("SUPERSET_ADMIN_USERNAME", "admin")
         if security_manager.find_user(username=username) is None:
@@ -256,10 +262,17 @@ def _roles_and_security(districts: dict[str, str], tables: list[str]) -> None:
             db.session.delete(stale)
 
     admin = security_manager.find_role("Admin")
+    protected = {d.id for d in reviewer_sets}
     for dashboard in db.session.query(Dashboard).all():
-        allowed = [team, admin] if dashboard.slug in DATA_TEAM_ONLY_DASHBOARDS else [reviewer, team, admin]
-        dashboard.roles = allowed
-        dashboard.published = True
+        if dashboard.slug in REVIEWER_DASHBOARDS:
+            unprotected = sorted({chart.datasource.table_name for chart in dashboard.slices
+                                  if chart.datasource_id not in protected})
+            if unprotected:
+                raise SystemExit(f"dashboard {dashboard.slug} is for reviewers but reads {', '.join(unprotected)}, "
+                                 "which has no row-level security by district: not imported")
+            dashboard.roles = [reviewer, team, admin]
+        else:
+            dashboard.roles = [team, admin]
     db.session.flush()
     missing = [t for t in REVIEWER_TABLES if f"marts.{t}" not in tables]
     if missing:

@@ -231,7 +231,7 @@ def build_bi(bi_db: Path, *, restricted_db: Path, warehouse_db: Path, secret: st
                     if key in PSEUDONYMS else (key, keys)
                 _execute(con, f"delete from {target} where {bi_key} in ({bi_keys})", params)
                 rederived = f"(select * from {source} where {key} in ({keys}))"
-                _execute(con, f"insert into {target} {projection_sql(mart, columns, rederived)}", params)
+                _execute(con, f"insert into {target} by name {projection_sql(mart, columns, rederived)}", params)
             else:
                 _execute(con, f"create or replace table {target} as {projection_sql(mart, columns, source)}", params)
             rows[mart] = int(con.execute(f"select count(*) from {target}").fetchall()[0][0])
@@ -261,7 +261,8 @@ class BiLayerMismatch(RuntimeError):
 
 
 def _check(con: duckdb.DuckDBPyConnection, rows: Mapping[str, int]) -> None:
-    """Every mart has the restricted mart's row count; no personal column and no citizen_id anywhere."""
+    """Every mart has the restricted mart's row count; no table has a column named as a personal one (the
+    projection drops them by name: this catches a projection that lets one through)."""
     problems = []
     for mart, count in rows.items():
         if mart in REFERENCE_TABLES or mart == "pipeline_runs":
@@ -280,8 +281,12 @@ def _check(con: duckdb.DuckDBPyConnection, rows: Mapping[str, int]) -> None:
 
 
 def _build_id(warehouse_db: Path, secret: str) -> str:
-    """What the BI rows are computed with: this module, the labels and units, the secret (by its id)."""
+    """What the BI rows are computed with: this module and the list of personal columns, the labels and units,
+    the secret (by its id). A patch starts only from a BI file made by the same."""
+    from vaxclean import personal_data
+
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(personal_data.__file__).read_bytes())
     digest.update(_secret_id(secret).encode())
     with duckdb.connect(str(warehouse_db), read_only=True) as con:
         for table in REFERENCE_TABLES:

@@ -49,7 +49,7 @@ from vaxclean.gates import (
     table_fingerprint,
     write_report,
 )
-from vaxclean.permissions import restricted_group
+from vaxclean.permissions import private_umask, restricted_group
 from vaxclean.publish import bi, versions
 from vaxclean.raw.layout import safe_name
 from vaxclean.transform.storage import COMPACT_DELETED_SHARE, deleted_share
@@ -88,42 +88,49 @@ def publish(*, warehouse_dir: Path, run_id: str, run_info: Mapping[str, Any], se
     secret = bi.check_secret(secret if secret is not None else pseudonym_secret())
     group = restricted_group()
     warehouse_dir = Path(warehouse_dir)
-    warehouse_db = warehouse_dir / "warehouse.duckdb"
     published_dir = warehouse_dir / "published"
-    published_dir.mkdir(parents=True, exist_ok=True)
+    with versions.publishing(published_dir):
+        return _publish(warehouse_dir, published_dir, run_id, run_info, secret, group)
+
+
+def _publish(warehouse_dir: Path, published_dir: Path, run_id: str, run_info: Mapping[str, Any], secret: str,
+             group: int | None) -> dict[str, Any]:
+    warehouse_db = warehouse_dir / "warehouse.duckdb"
     target = published_dir / PUBLISHED_DB
     previous_bi = published_dir / bi.BI_DB
     timings: dict[str, float] = {}
     version = versions.new_version(published_dir, run_id)
     tmp = version / PUBLISHED_DB
     try:
-        t0 = time.perf_counter()
-        gated = _gated_fingerprints(warehouse_dir, run_id)
-        mart_rows, verified, patched = _build(tmp, warehouse_db, _readable_previous(target), run_id, run_info,
-                                              gated)
-        timings["build_s"] = _since(t0)
-        t0 = time.perf_counter()
-        if verified and gated:  # the copy is what the marts gate validated: record that, do not validate again
-            gate = _record_verified_copy(warehouse_dir, run_id, tmp, verified, gated[0])
-        else:
-            gate = run_gate("marts", warehouse_dir=warehouse_dir, run_id=run_id, database=tmp,
-                            check_conservation=False, report_name=PUBLISHED_REPORT)
-        timings["gate_s"] = _since(t0)
-        t0 = time.perf_counter()
-        _export_parquet(tmp, version / PARQUET_DIR, list(mart_rows))
-        timings["parquet_s"] = _since(t0)
-        cfg = settings()
-        layer = bi.build_bi(version / bi.BI_DB, restricted_db=tmp, warehouse_db=warehouse_db, secret=secret,
-                            previous_bi=previous_bi if patched and previous_bi.exists() else None,
-                            scopes=scoped_mart_keys("wh") if patched else None,
-                            threads=cfg.duckdb_threads, memory_limit=cfg.duckdb_memory_limit)
-        timings["bi_s"] = layer["timings"]["bi_s"]
-        t0 = time.perf_counter()
-        bi.export_parquet(version / bi.BI_DB, version / bi.BI_DIR / PARQUET_DIR)
-        timings["bi_parquet_s"] = _since(t0)
+        with private_umask():  # nothing in the version is readable by others before it is protected
+            t0 = time.perf_counter()
+            gated = _gated_fingerprints(warehouse_dir, run_id)
+            mart_rows, verified, patched = _build(tmp, warehouse_db, _readable_previous(target), run_id, run_info,
+                                                  gated)
+            timings["build_s"] = _since(t0)
+            t0 = time.perf_counter()
+            if verified and gated:  # the copy is what the marts gate validated: record that, do not validate again
+                gate = _record_verified_copy(warehouse_dir, run_id, tmp, verified, gated[0])
+            else:
+                gate = run_gate("marts", warehouse_dir=warehouse_dir, run_id=run_id, database=tmp,
+                                check_conservation=False, report_name=PUBLISHED_REPORT)
+            timings["gate_s"] = _since(t0)
+            t0 = time.perf_counter()
+            _export_parquet(tmp, version / PARQUET_DIR, list(mart_rows))
+            timings["parquet_s"] = _since(t0)
+            cfg = settings()
+            layer = bi.build_bi(version / bi.BI_DB, restricted_db=tmp, warehouse_db=warehouse_db, secret=secret,
+                                previous_bi=previous_bi if patched and previous_bi.exists() else None,
+                                scopes=scoped_mart_keys("wh") if patched else None,
+                                threads=cfg.duckdb_threads, memory_limit=cfg.duckdb_memory_limit)
+            timings["bi_s"] = layer["timings"]["bi_s"]
+            t0 = time.perf_counter()
+            bi.export_parquet(version / bi.BI_DB, version / bi.BI_DIR / PARQUET_DIR)
+            timings["bi_parquet_s"] = _since(t0)
         previous_version = versions.switch(published_dir, version, group=group)
     except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
+        if versions.current_version(published_dir) != version:  # never remove what readers now open
+            shutil.rmtree(version, ignore_errors=True)
         raise
     versions.remove_old_versions(published_dir, keep={version, *([previous_version] if previous_version else [])})
     logger.info("published run %s: %s", run_id, json.dumps(mart_rows))

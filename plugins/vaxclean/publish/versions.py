@@ -12,9 +12,11 @@ published/
 ```
 
 A reader opening `published/marts.duckdb` resolves the links when it opens the file: it gets the whole
-previous publication or the whole new one, never a mix of files of two runs. A reader that holds a file
-open keeps reading it (POSIX keeps the inode), so the previous version stays on disk until the next
-publication; older versions are removed. A version being written is private (mode 0700) until it is
+file of the previous publication or of the new one, never half a file. A reader of several files (both
+DuckDB files, a folder of Parquet) that must see one publication resolves `published/current` once
+(`os.path.realpath`) and reads below it. A reader that holds a file open keeps reading it (POSIX keeps the
+inode), so the previous version stays on disk until the next publication; older versions are removed.
+One publication at a time: `publishing()` holds an exclusive lock on `published/.publish.lock`. A version being written is private (mode 0700) until it is
 complete; a crash leaves it behind, and the next publication removes it.
 
 Permissions (vaxclean.permissions): the restricted file and its Parquet owner and group only, the BI
@@ -23,10 +25,13 @@ layer readable by everyone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from vaxclean.permissions import PRIVATE_DIR, PUBLIC_DIR, protect
@@ -35,14 +40,28 @@ from vaxclean.raw.layout import safe_name
 log = logging.getLogger(__name__)
 
 VERSIONS_DIR = ".versions"
+LOCK = ".publish.lock"
 CURRENT = "current"
 # the fixed paths readers open (the contract's), each a link into the current version
 LINKS = ("marts.duckdb", "parquet", "bi.duckdb", "bi")
 RESTRICTED = ("marts.duckdb", "parquet")
 
 
+@contextlib.contextmanager
+def publishing(published_dir: Path) -> Iterator[None]:
+    """One publication at a time in this directory (an exclusive lock on `published/.publish.lock`): a
+    second publisher (a manual `make run` beside the DAG) waits, instead of removing the other's version."""
+    published_dir.mkdir(parents=True, exist_ok=True)
+    with open(published_dir / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def new_version(published_dir: Path, run_id: str) -> Path:
-    """A fresh private directory for the next publication (removes this run's own leftover)."""
+    """A fresh private directory for the next publication, named by the time and the run."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     version = published_dir / VERSIONS_DIR / f"{stamp}__{safe_name(run_id)}"
     (published_dir / VERSIONS_DIR).mkdir(parents=True, exist_ok=True)
@@ -64,8 +83,9 @@ def switch(published_dir: Path, version: Path, *, group: int | None) -> Path | N
     """Make `version` the current publication in one rename; returns the previous version (or None).
 
     The version's restricted entries are protected first and the version directory made traversable
-    (0755) only then; the fixed links are created once (a regular file or directory of the layout before
-    versions is moved into a legacy version of its own first).
+    (0755) only then; the fixed links are put in place before the pointer moves (a file or directory of the
+    layout before versions is replaced by its link then). The rename of the pointer is the last step: when
+    this returns, or raises, `current_version` says which publication is current.
     """
     for name in RESTRICTED:
         if (version / name).exists():
@@ -75,17 +95,19 @@ def switch(published_dir: Path, version: Path, *, group: int | None) -> Path | N
             protect(version / name, restricted=False, group=None)
     os.chmod(version, PUBLIC_DIR)
     previous = current_version(published_dir)
+    _ensure_links(published_dir)
     pointer_tmp = published_dir / f".{CURRENT}.{version.name}.tmp"
     if pointer_tmp.is_symlink() or pointer_tmp.exists():
         pointer_tmp.unlink()
     os.symlink(version.relative_to(published_dir), pointer_tmp)
     os.replace(pointer_tmp, published_dir / CURRENT)  # the switch: one atomic rename
-    _ensure_links(published_dir)
     return previous
 
 
 def _ensure_links(published_dir: Path) -> None:
-    """Each fixed path a link into `current`; what the layout before versions left there is replaced."""
+    """Each fixed path a link into `current`. What the layout before versions left there is replaced: a
+    regular file by its link in one rename, a directory (which cannot be renamed over) moved aside into
+    .versions/legacy__<name> first (removed with the old versions)."""
     for name in LINKS:
         path = published_dir / name
         if path.is_symlink():
@@ -95,7 +117,6 @@ def _ensure_links(published_dir: Path) -> None:
             link_tmp.unlink()
         os.symlink(Path(CURRENT) / name, link_tmp)
         if path.is_dir():
-            # a directory cannot be renamed over: moved aside (removed below with the old versions)
             legacy = published_dir / VERSIONS_DIR / f"legacy__{name}"
             shutil.rmtree(legacy, ignore_errors=True)
             os.replace(path, legacy)

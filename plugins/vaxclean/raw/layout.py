@@ -25,6 +25,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vaxclean.permissions import private_umask
+
 _TS = pa.timestamp("us", tz="UTC")
 
 API_META = [
@@ -201,12 +203,14 @@ def init_raw(raw_dir: Path) -> None:
 
 
 def write_parquet_atomic(data: pa.Table, path: Path) -> Path:
-    """Write a Parquet file so that readers see either the old file or the whole new one."""
+    """Write a Parquet file so that readers see either the old file or the whole new one. The raw lake holds
+    personal data as received: its files and folders are owner and group only (vaxclean.permissions)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(data, tmp, compression="zstd")
+        with private_umask():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(data, tmp, compression="zstd")
         os.replace(tmp, path)
     finally:
         if tmp.exists():

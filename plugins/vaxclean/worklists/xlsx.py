@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from vaxclean.permissions import protect, restricted_group
+from vaxclean.permissions import private_umask, protect, restricted_group
 
 # A cell starting with one of these may be taken for a formula by a spreadsheet (CSV injection, OWASP).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -26,11 +26,12 @@ def neutralise(value: object) -> str | None:
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside `final`; on success rename it over `final` (readers see the old or the
     whole new file, never half a file), on failure remove it. The file holds personal data: it is owner and
-    group readable only before it gets its name (vaxclean.permissions)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+    group readable only from its first byte (vaxclean.permissions), its folders likewise."""
     tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
     try:
-        yield tmp
+        with private_umask():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            yield tmp
         protect(tmp, restricted=True, group=restricted_group())
         os.replace(tmp, final)
     finally:

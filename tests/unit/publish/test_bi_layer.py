@@ -4,6 +4,7 @@ set, readable by the right people only; a missing key or a failure publishes not
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -54,25 +55,27 @@ def test_marts_dot_table_works_in_the_bi_file_and_holds_no_personal_column(tmp_p
     assert (tmp_path / "published" / "bi" / "parquet" / "dose_reconciliation.parquet").exists()
 
 
-def test_citizen_keys_are_the_keyed_pseudonym_stable_across_runs_and_secret_dependent(tmp_path: Path) -> None:
+def _keys(warehouse: Path, mart: str, secret: str, run_id: str) -> set[str]:
+    """Publish with `secret`; the citizen keys of one mart of the BI layer."""
+    publish(warehouse_dir=warehouse, run_id=run_id, run_info={}, secret=secret)
+    with duckdb.connect(str(warehouse / "published" / "bi.duckdb"), read_only=True) as con:
+        return {r[0] for r in con.execute(f"select citizen_key from marts.{mart} where citizen_key is not null")
+                .fetchall()}
+
+
+@pytest.mark.parametrize("secret", [SECRET, "k" * 100])  # a key longer than SHA-256's block is hashed first
+def test_citizen_keys_are_the_keyed_pseudonym_stable_across_runs_and_secret_dependent(tmp_path: Path,
+                                                                                       secret: str) -> None:
     marts = _load(tmp_path)
-    bi_db = tmp_path / "published" / "bi.duckdb"
-
-    def keys(secret: str, run_id: str) -> dict[str, str]:
-        publish(warehouse_dir=tmp_path, run_id=run_id, run_info={}, secret=secret)
-        with duckdb.connect(str(bi_db), read_only=True) as con:
-            return dict(con.execute("select citizen_key, citizen_key from marts.person_vaccination").fetchall())
-
-    first, again, other = keys(SECRET, "r1"), keys(SECRET, "r2"), keys(SECRET + "x", "r3")
-    expected = {bi.citizen_key(SECRET, c) for c in marts["person_vaccination"]["citizen_id"]}
-    assert set(first) == expected == set(again)  # HMAC-SHA256 of the ID, the same every run
-    assert not set(other) & expected  # another secret: unrelated keys
-    assert all(len(k) == 32 and int(k, 16) >= 0 for k in first)
-    with duckdb.connect(str(bi_db), read_only=True) as con:  # one citizen, one key in every mart
-        dose_keys = {r[0] for r in con.execute("select citizen_key from marts.dose_reconciliation "
-                                               "where citizen_key is not null").fetchall()}
-    credited = {bi.citizen_key(SECRET + "x", c) for c in marts["dose_reconciliation"]["citizen_id"].drop_nulls()}
-    assert dose_keys == credited
+    expected = {bi.citizen_key(secret, c) for c in marts["person_vaccination"]["citizen_id"]}
+    assert expected == {hmac.new(secret.encode(), c.encode(), hashlib.sha256).hexdigest()[:32]
+                        for c in marts["person_vaccination"]["citizen_id"]}  # RFC 2104, as Python computes it
+    assert _keys(tmp_path, "person_vaccination", secret, "r1") == expected
+    assert _keys(tmp_path, "person_vaccination", secret, "r2") == expected  # the same every run
+    assert not _keys(tmp_path, "person_vaccination", secret + "x", "r3") & expected  # another key: unrelated
+    # one citizen, one key in every mart: the credited doses carry their citizen's key
+    credited = {bi.citizen_key(secret, c) for c in marts["dose_reconciliation"]["citizen_id"].drop_nulls()}
+    assert _keys(tmp_path, "dose_reconciliation", secret, "r4") == credited
 
 
 @pytest.mark.parametrize(("secret", "message"), [(None, "no pseudonym secret"), ("", "no pseudonym secret"),
@@ -177,3 +180,43 @@ def test_a_bi_table_with_a_personal_column_is_never_published(tmp_path: Path, mo
     with pytest.raises(bi.BiLayerMismatch, match="person_vaccination.citizen_id is a personal column"):
         publish(warehouse_dir=tmp_path, run_id="r1", run_info={}, secret=SECRET)
     assert not (tmp_path / "published" / "marts.duckdb").exists()
+
+
+def test_a_failure_after_the_switch_leaves_the_new_publication_whole(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the pointer names the new version, nothing removes it (the clean-up failing, a signal)."""
+    from vaxclean.publish import versions
+
+    _load(tmp_path)
+    publish(warehouse_dir=tmp_path, run_id="r1", run_info={}, secret=SECRET)
+
+    def failing_cleanup(*args, **kwargs):
+        raise KeyboardInterrupt("stopped right after the switch")
+
+    monkeypatch.setattr(versions, "remove_old_versions", failing_cleanup)
+    with pytest.raises(KeyboardInterrupt):
+        publish(warehouse_dir=tmp_path, run_id="r2", run_info={}, secret=SECRET)
+    published = tmp_path / "published"
+    assert versions.current_version(published).name.endswith("__r2")
+    for name in ("marts.duckdb", "bi.duckdb"):
+        with duckdb.connect(str(published / name), read_only=True) as con:
+            assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] > 0
+
+
+def test_concurrent_publications_take_turns(tmp_path: Path) -> None:
+    """Two publishers at once (the DAG and a manual run): each waits for the other; the set stays whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vaxclean.publish import versions
+
+    _load(tmp_path)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda run: publish(warehouse_dir=tmp_path, run_id=run, run_info={}, secret=SECRET),
+                                ["a", "b"]))
+    published = tmp_path / "published"
+    current = versions.current_version(published)
+    assert current is not None and current.name in {r["version"] for r in results}
+    assert sorted(p.name for p in (published / ".versions").iterdir()) == sorted(r["version"] for r in results)
+    with duckdb.connect(str(published / "marts.duckdb"), read_only=True) as con:
+        runs = {r[0] for r in con.execute("select run_id from marts.ops.run_log").fetchall()}
+    assert runs == {"a", "b"}  # the second carried the first's run log: they did not overlap

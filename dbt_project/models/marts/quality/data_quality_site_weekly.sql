@@ -5,8 +5,9 @@
   could not be read (quarantined rows; a whole unreadable file counts as one row), and what became of the
   records (match statuses now; unmatched and needs-review shares).
   Arrival is int_dose_records_arrived's; a quarantined row's week is its file's arrival (site batches)
-  or when it was quarantined (platform). The site's place is where most of its records' citizens live
-  (dose_reconciliation), so that district access rules apply to the site's rows.
+  or when it was quarantined (platform). The site's place is the commune most of its records are placed in
+  (dose_reconciliation), for the dashboards' district filter; `unknown` (records naming no site) is one
+  site whatever the source.
 -#}
 with
 

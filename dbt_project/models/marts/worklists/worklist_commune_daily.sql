@@ -7,7 +7,7 @@
   return; from then on in its current status (applied, rejected, or still returned). A return counts from
   the earlier of the police's verification day and the day its file was loaded (a typed future date does
   not move it). Days after the clock count on the clock's day. The last day's counts are
-  commune_worklist's statuses now. Cases no commune could be found for are one row a day with a null
+  commune_worklist's statuses now (assert_worklist_backlog_ends_at_the_worklist). Cases no commune could be found for are one row a day with a null
   commune (the province's own list, as in the worklist files).
 -#}
 with
@@ -70,11 +70,13 @@ events as (
     select commune_code, district_code, first_returned_on, 'returned', 1 from timelines
     where first_returned_on is not null
     union all
+    -- the current return put the item in its status now: applied, rejected, or open again (a return whose
+    -- result cell was left empty)
     select commune_code, district_code, current_returned_on, 'returned', -1 from timelines
     where first_returned_on is not null and status <> 'returned'
     union all
     select commune_code, district_code, current_returned_on, status, 1 from timelines
-    where first_returned_on is not null and status in ('applied', 'rejected')
+    where first_returned_on is not null and status <> 'returned'
 ),
 
 daily_deltas as (
