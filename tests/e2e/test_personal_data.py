@@ -24,7 +24,11 @@ import pytest
 
 from vaxclean.publish.bi import citizen_key
 
-DIGITS = re.compile(r"\d[\d .\-]{6,}\d")
+# a number as a whole token (a platform record id IMM010032889 or a hex key holds digit runs that are not
+# numbers of a person), separators inside allowed as people type them
+DIGITS = re.compile(r"(?<![A-Za-z0-9])\d[\d .\-]{6,}\d(?![A-Za-z0-9])")
+# a name lies within one field: words are not joined across the separators of logs, CSV or table cells
+FIELDS = re.compile(r"[\t\n\r|,;:=\"'()\[\]{}<>/\\]+")
 DATES = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
 WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 FIRST_SCOPE_DAY = dt.date(2021, 1, 1)
@@ -95,11 +99,12 @@ class PersonalValues:
             if day is not None and day in self.dates:
                 found.append(f"date {day.year}-…")
         for form in {_fold(text), _fold(_unaccented(text))}:
-            words = WORDS.findall(form)
-            for size in self.name_lengths:
-                for i in range(len(words) - size + 1):
-                    if tuple(words[i:i + size]) in self.names:
-                        found.append(f"name {words[i][:1]}…({size} words)")
+            for field in FIELDS.split(form):
+                words = WORDS.findall(field)
+                for size in self.name_lengths:
+                    for i in range(len(words) - size + 1):
+                        if tuple(words[i:i + size]) in self.names:
+                            found.append(f"name {words[i][:1]}…({size} words)")
         return found
 
 
@@ -129,7 +134,7 @@ def _places(bi_db: Path) -> set[str]:
 
 
 def _table_texts(db: Path, schemas: tuple[str, ...]) -> dict[str, str]:
-    """Every table of the schemas as one text (values separated by newlines), by table."""
+    """Every table of the schemas as one text (cells separated by tabs, rows by newlines), by table."""
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
         catalog = con.execute("select current_database()").fetchone()[0]
