@@ -35,6 +35,8 @@ from pathlib import Path
 import duckdb
 
 from vaxclean.personal_data import PERSONAL_COLUMNS
+from vaxclean.publish.duckdb_files import quote as _quote
+from vaxclean.publish.duckdb_files import sql_path as _sql_path
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +128,6 @@ def citizen_key(secret: str, citizen_id: str) -> str:
 def _secret_id(secret: str) -> str:
     """Names the secret without revealing it: keys built with another secret are never mixed."""
     return citizen_key(secret, "vaxclean-bi-secret-id")
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 # ------------------------------------------------------------------------------------------ projection
@@ -301,18 +295,3 @@ def _previous_build_id(previous_bi: Path) -> str | None:
             return con.execute("select build_id from ops.bi_build").fetchall()[0][0]
     except (duckdb.Error, IndexError):
         return None
-
-
-def export_parquet(bi_db: Path, out_dir: Path) -> dict[str, str]:
-    """Every BI table as `<out_dir>/<table>.parquet` (the version directory is private until published)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {}
-    with duckdb.connect(str(bi_db), read_only=True) as con:
-        con.execute("set preserve_insertion_order = false")
-        for (table,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall():
-            path = out_dir / f"{table}.parquet"
-            con.execute(f"copy (select * from marts.{_quote(table)}) to '{_sql_path(path)}' "
-                        "(format parquet, compression zstd, compression_level 1)")
-            written[table] = str(path)
-    return written
