@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vaxclean.config import DAGS_DIR, PROJECT_ROOT
+from vaxclean.permissions import owner_only_secret
 
 log = logging.getLogger("vaxclean.cli")
 
@@ -72,7 +73,7 @@ def simulator(scenario: Path, log_file: Path) -> Iterator[tuple[str, str]]:
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "VAXCLEAN_SIMULATOR_TOKEN": token},
         )
     try:
-        _wait_ready(f"{url}/health", proc)
+        wait_ready(f"{url}/health", proc, name="the simulator")
         yield url, token
     finally:
         proc.send_signal(signal.SIGINT)
@@ -83,41 +84,38 @@ def simulator(scenario: Path, log_file: Path) -> Iterator[tuple[str, str]]:
             proc.wait()
 
 
-def _wait_ready(health_url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+def wait_ready(health_url: str, proc: subprocess.Popen, *, name: str, timeout_s: float = 60) -> None:
+    """Wait until a server we started (`proc`) answers 200 on `health_url`; RuntimeError naming it when it
+    exits first or does not answer within `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the simulator exited with code {proc.returncode} before it was ready")
+            raise RuntimeError(f"{name} exited with code {proc.returncode} before it was ready")
         with contextlib.suppress(OSError):
-            with urllib.request.urlopen(health_url, timeout=2) as resp:  # noqa: S310 (loopback only)
+            with urllib.request.urlopen(health_url, timeout=3) as resp:  # noqa: S310 (loopback only)
                 if resp.status == 200:
                     return
         time.sleep(0.2)
-    raise RuntimeError("the simulator did not become ready in time")
+    raise RuntimeError(f"{name} did not answer on {health_url} within {timeout_s:.0f}s")
 
 
 SECRET_FILE = Path("secrets") / "pseudonym.key"  # under the warehouse, outside published/
 
 
-def demo_pseudonym_secret(warehouse: Path) -> Path:
-    """The demo's pseudonym key: generated once per warehouse (mode 0600 in a 0700 directory, outside
-    `published/`), so that citizen keys stay the same across the demo's runs. A deployment configures its
-    own (VAXCLEAN_PSEUDONYM_SECRET[_FILE] or the Airflow variable); nothing has a default key."""
-    path = warehouse / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-    return path
+def use_demo_pseudonym_secret(env: dict[str, str], warehouse: Path) -> None:
+    """Unless `env` configures the pseudonym key (VAXCLEAN_PSEUDONYM_SECRET[_FILE]), point it at the demo's:
+    generated once per warehouse (owner-only, outside `published/`), so that citizen keys stay the same
+    across the demo's runs. A deployment configures its own (or the Airflow variable); nothing has a default."""
+    if env.get("VAXCLEAN_PSEUDONYM_SECRET") or env.get("VAXCLEAN_PSEUDONYM_SECRET_FILE"):
+        return
+    owner_only_secret(warehouse / SECRET_FILE, lambda: secrets.token_hex(32))
+    env["VAXCLEAN_PSEUDONYM_SECRET_FILE"] = str(warehouse / SECRET_FILE)
 
 
 def airflow_env(*, airflow_home: Path, scenario: Path, warehouse: Path, api_url: str | None,
                 token: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    if not env.get("VAXCLEAN_PSEUDONYM_SECRET") and not env.get("VAXCLEAN_PSEUDONYM_SECRET_FILE"):
-        env["VAXCLEAN_PSEUDONYM_SECRET_FILE"] = str(demo_pseudonym_secret(warehouse))
+    use_demo_pseudonym_secret(env, warehouse)
     env.update({
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),

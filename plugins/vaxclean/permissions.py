@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import grp
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 PRIVATE_DIR, RESTRICTED_DIR, RESTRICTED_FILE, PUBLIC_DIR, PUBLIC_FILE = 0o700, 0o750, 0o640, 0o755, 0o644
@@ -54,3 +54,15 @@ def private_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+def owner_only_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in `path` (mode 0600, its folder 0700), made with `make` the first time; returns it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, PRIVATE_DIR)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make() + "\n")
+    return path.read_text().strip()

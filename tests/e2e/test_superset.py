@@ -18,7 +18,6 @@ import csv
 import json
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import requests
 
 from vaxclean.bi import __main__ as bi_cli
 from vaxclean.bi.safety import UnsafeDatabase
+from vaxclean.cli import free_port, wait_ready
 from vaxclean.config import PROJECT_ROOT
 
 CHROMIUM = Path(os.environ.get("VAXCLEAN_CHROMIUM", "/usr/bin/chromium"))
@@ -34,12 +34,6 @@ SCREENSHOTS = PROJECT_ROOT / "var" / "test_screenshots"
 REVIEWER_DASHBOARDS = ("giai-quyet-phan-anh", "bang-dieu-hanh-tinh")
 TEAM_DASHBOARD = "chat-luong-du-lieu"
 DISTRICT_REVIEWER, DISTRICT = "ra_soat_tp_thai_nguyen", "164"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +45,10 @@ def superset(pipeline_run, tmp_path_factory):
     started = time.monotonic()
     home = bi_cli.setup(site)
     setup_s = time.monotonic() - started
-    port = _free_port()
+    port = free_port()
     proc = bi_cli.start(home, port, home / "superset.log")
     try:
-        bi_cli.wait_ready(f"http://127.0.0.1:{port}", proc)
+        wait_ready(f"http://127.0.0.1:{port}/health", proc, name="Superset", timeout_s=180)
         passwords = {r["username"]: r["password"] for r in csv.DictReader(open(home / "passwords.csv"))}
         yield {"url": f"http://127.0.0.1:{port}", "home": home, "site": site, "passwords": passwords,
                "warehouse": warehouse, "setup_s": setup_s}
@@ -248,7 +242,7 @@ def test_serve_stops_every_process_it_started_on_sigint_even_in_the_background(s
     import subprocess
     import sys
 
-    port = _free_port()
+    port = free_port()
     serve = subprocess.Popen([sys.executable, "-m", "vaxclean.bi", "serve", "--warehouse", str(superset["site"]),
                               "--port", str(port)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))

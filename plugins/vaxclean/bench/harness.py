@@ -475,13 +475,10 @@ def write_delta(source_jsonl: Path, out_jsonl: Path, *, records: int, start: dat
 
 
 def _env(scenario: Path, warehouse: Path) -> dict[str, str]:
-    from vaxclean.cli import demo_pseudonym_secret
+    from vaxclean.cli import use_demo_pseudonym_secret
 
     env = dict(os.environ)
-    if not env.get("VAXCLEAN_PSEUDONYM_SECRET") and not env.get("VAXCLEAN_PSEUDONYM_SECRET_FILE"):
-        # as `make run`: a key of the run's own for the BI layer's pseudonyms
-        warehouse.mkdir(parents=True, exist_ok=True)
-        env["VAXCLEAN_PSEUDONYM_SECRET_FILE"] = str(demo_pseudonym_secret(warehouse))
+    use_demo_pseudonym_secret(env, warehouse)  # as `make run`: the run's own key for the BI layer's pseudonyms
     plugins = str(Path(__file__).resolve().parents[2])
     env.update({
         "VAXCLEAN_LANDING_DIR": str(scenario),

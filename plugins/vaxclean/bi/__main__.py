@@ -27,11 +27,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from vaxclean import cli
 from vaxclean.bi.safety import UnsafeDatabase, check_bi_file
 from vaxclean.config import PROJECT_ROOT
+from vaxclean.permissions import owner_only_secret
 
 BI_DIR = PROJECT_ROOT / "bi"
 ASSETS_DIR = BI_DIR / "assets"
@@ -45,16 +46,6 @@ def bi_python() -> Path:
     if not path.exists():
         raise SystemExit(f"no Superset environment at {path}: `make bi-setup` installs it")
     return path
-
-
-def _secret_file(path: Path) -> str:
-    """A random key kept in a file only its owner can read (created once)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 # What a Superset process gets of this environment (an allow-list: the pipeline's secrets, the pseudonym key
@@ -72,7 +63,8 @@ def superset_env(home: Path) -> dict[str, str]:
     env.update({
         "SUPERSET_HOME": str(home),
         "SUPERSET_CONFIG_PATH": str(BI_DIR / "superset_config.py"),
-        "SUPERSET_SECRET_KEY": os.environ.get("SUPERSET_SECRET_KEY") or _secret_file(home / "secret_key"),
+        "SUPERSET_SECRET_KEY": (os.environ.get("SUPERSET_SECRET_KEY")
+                                or owner_only_secret(home / "secret_key", lambda: secrets.token_urlsafe(48))),
         "SUPERSET_METADATA_URI": os.environ.get("SUPERSET_METADATA_URI") or f"sqlite:///{home / 'superset.db'}",
         "FLASK_APP": "superset",
         "PYTHONPATH": str(PROJECT_ROOT / "plugins"),
@@ -134,19 +126,6 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"Superset exited with code {proc.returncode} before it was ready")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/health", timeout=3) as resp:  # noqa: S310 (loopback)
-                if resp.status == 200:
-                    return
-        time.sleep(0.5)
-    raise SystemExit(f"Superset did not answer on {url} within {timeout_s:.0f}s")
-
-
 def stop(proc: subprocess.Popen, timeout_s: float = 10) -> None:
     """Stop the server's whole process group: SIGTERM, then SIGKILL after `timeout_s`."""
     with contextlib.suppress(ProcessLookupError):
@@ -167,8 +146,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse).resolve()
     if not (warehouse / "published" / "bi.duckdb").exists():
         print(f"no BI layer in {warehouse}/published yet: running the pipeline first (as `make run`)")
-        from vaxclean import cli
-
         code = cli.main(["run", "--warehouse", str(warehouse), "--people", str(args.people), "--seed", str(args.seed)])
         if code:
             return code
@@ -188,7 +165,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for stopping in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stopping, _interrupt)
     try:
-        wait_ready(url, proc)
+        cli.wait_ready(f"{url}/health", proc, name="Superset", timeout_s=180)
         print(f"""
 Superset on {url} (the BI layer {warehouse}/published/bi.duckdb, read-only)
   log in with a user of bi/demo_users.csv; passwords: {home / 'passwords.csv'} (only you can read it)
@@ -197,6 +174,9 @@ Superset on {url} (the BI layer {warehouse}/published/bi.duckdb, read-only)
         return proc.wait()
     except KeyboardInterrupt:
         return 0
+    except RuntimeError as failed:  # Superset did not come up: its log says why
+        print(f"error: {failed}; see {home / 'superset.log'}", file=sys.stderr)
+        return 1
     finally:
         stop(proc)
 
