@@ -15,7 +15,6 @@
 | VAXCLEAN_PSEUDONYM_SECRET | (none: required) | key of the BI layer's citizen pseudonyms (HMAC), at least 32 characters; or |
 | VAXCLEAN_PSEUDONYM_SECRET_FILE | (none) | a file holding it (e.g. a Docker secret); else the Airflow variable `vaxclean_pseudonym_secret` |
 | VAXCLEAN_RESTRICTED_GROUP | (the process's group) | group that may read the restricted file, worklists and write-back files |
-| VAXCLEAN_BI_PORT | 8088 | port of `make bi` (Superset on 127.0.0.1) |
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ class Settings:
     quarantine_max_share: float
     duckdb_threads: int
     duckdb_memory_limit: str
+    restricted_group: str  # a group name or number; "" = the group the process creates files with
 
     @property
     def raw_dir(self) -> Path:
@@ -89,4 +89,5 @@ def settings() -> Settings:
         quarantine_max_share=float(_env("VAXCLEAN_QUARANTINE_MAX_SHARE", "0.05")),
         duckdb_threads=int(_env("VAXCLEAN_DUCKDB_THREADS", "2")),
         duckdb_memory_limit=_env("VAXCLEAN_DUCKDB_MEMORY_LIMIT", "6GB"),
+        restricted_group=_env("VAXCLEAN_RESTRICTED_GROUP", "").strip(),
     )

@@ -13,13 +13,15 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from vaxclean.config import settings
+
 PRIVATE_DIR, RESTRICTED_DIR, RESTRICTED_FILE, PUBLIC_DIR, PUBLIC_FILE = 0o700, 0o750, 0o640, 0o755, 0o644
 
 
 def restricted_group() -> int | None:
-    """The group id of VAXCLEAN_RESTRICTED_GROUP, or None (the process's group). Raises ValueError naming
-    the setting when the group does not exist."""
-    name = os.environ.get("VAXCLEAN_RESTRICTED_GROUP", "").strip()
+    """The group id of the setting VAXCLEAN_RESTRICTED_GROUP (vaxclean.config), or None (the process's group).
+    Raises ValueError naming the setting when the group does not exist."""
+    name = settings().restricted_group
     if not name:
         return None
     if name.isdigit():

@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--warehouse", default=str(PROJECT_ROOT / "var" / "warehouse"))
         p.set_defaults(func=func)
-    sub.choices["serve"].add_argument("--port", type=int, default=int(os.environ.get("VAXCLEAN_BI_PORT") or DEFAULT_PORT))
+    sub.choices["serve"].add_argument("--port", type=int, default=DEFAULT_PORT)
     sub.choices["serve"].add_argument("--people", type=int, default=20000)
     sub.choices["serve"].add_argument("--seed", type=int, default=7)
     sub.choices["export"].add_argument("--assets", default=str(ASSETS_DIR))
