@@ -228,6 +228,9 @@ def _roles_and_security(districts: dict[str, str], tables: list[str]) -> None:
     from superset.models.dashboard import Dashboard
     from superset.utils.core import RowLevelSecurityFilterType
 
+    missing = [t for t in REVIEWER_TABLES if f"marts.{t}" not in tables]
+    if missing:
+        raise SystemExit(f"the BI layer lacks {', '.join(missing)}: it is older than these dashboards")
     database = db.session.query(Database).filter_by(database_name=DATABASE_NAME).one()
     datasets = db.session.query(SqlaTable).filter_by(database_id=database.id).all()
     reviewer_sets = [d for d in datasets if d.table_name in REVIEWER_TABLES]
@@ -274,9 +277,6 @@ def _roles_and_security(districts: dict[str, str], tables: list[str]) -> None:
         else:
             dashboard.roles = [team, admin]
     db.session.flush()
-    missing = [t for t in REVIEWER_TABLES if f"marts.{t}" not in tables]
-    if missing:
-        raise SystemExit(f"the BI layer lacks {', '.join(missing)}: it is older than these dashboards")
 
 
 def _datasource_permission(dataset: Any) -> Any:

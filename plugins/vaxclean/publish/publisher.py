@@ -134,7 +134,7 @@ def _publish(warehouse_dir: Path, published_dir: Path, run_id: str, run_info: Ma
         if versions.current_version(published_dir) != version:  # never remove what readers now open
             shutil.rmtree(version, ignore_errors=True)
         raise
-    versions.remove_old_versions(published_dir, keep={version, *([previous_version] if previous_version else [])})
+    versions.remove_old_versions(published_dir, keep=(version, previous_version))
     logger.info("published run %s: %s", run_id, json.dumps(mart_rows))
     return {
         "run_id": run_id,

@@ -31,7 +31,7 @@ import fcntl
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from vaxclean.permissions import PRIVATE_DIR, PUBLIC_DIR, protect
@@ -42,9 +42,11 @@ log = logging.getLogger(__name__)
 VERSIONS_DIR = ".versions"
 LOCK = ".publish.lock"
 CURRENT = "current"
-# the fixed paths readers open (the contract's), each a link into the current version
-LINKS = ("marts.duckdb", "parquet", "bi.duckdb", "bi")
+# the fixed paths readers open (the contract's), each a link into the current version: personal data
+# (owner and group only) and the BI layer (readable by everyone)
 RESTRICTED = ("marts.duckdb", "parquet")
+PUBLIC = ("bi.duckdb", "bi")
+LINKS = RESTRICTED + PUBLIC
 
 
 @contextlib.contextmanager
@@ -87,12 +89,9 @@ def switch(published_dir: Path, version: Path, *, group: int | None) -> Path | N
     layout before versions is replaced by its link then). The rename of the pointer is the last step: when
     this returns, or raises, `current_version` says which publication is current.
     """
-    for name in RESTRICTED:
+    for name in LINKS:
         if (version / name).exists():
-            protect(version / name, restricted=True, group=group)
-    for name in ("bi.duckdb", "bi"):
-        if (version / name).exists():
-            protect(version / name, restricted=False, group=None)
+            protect(version / name, restricted=name in RESTRICTED, group=group)
     os.chmod(version, PUBLIC_DIR)
     previous = current_version(published_dir)
     _ensure_links(published_dir)
@@ -123,26 +122,20 @@ def _ensure_links(published_dir: Path) -> None:
         os.replace(link_tmp, path)  # replaces a regular file of the old layout atomically
 
 
-def remove_old_versions(published_dir: Path, keep: set[Path]) -> list[str]:
-    """Remove every version but those in `keep` (the current and the previous one): older publications,
-    leftovers of crashed publications, legacy files. Returns the names removed."""
+def remove_old_versions(published_dir: Path, keep: Iterable[Path | None]) -> list[str]:
+    """Remove every version but those in `keep` (the current and the previous one, None if there is none):
+    older publications, leftovers of crashed publications, legacy files, temp files. Returns the names."""
     root = published_dir / VERSIONS_DIR
     keep_names = {p.name for p in keep if p is not None}
+    stale = [p for p in (sorted(root.iterdir()) if root.is_dir() else []) if p.name not in keep_names]
+    stale += published_dir.glob(".*.tmp")  # pointer/link leftovers and temp files of the layout before versions
     removed = []
-    for path in sorted(root.iterdir()) if root.is_dir() else []:
-        if path.name in keep_names:
-            continue
+    for path in stale:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
         removed.append(path.name)
-    for stale in published_dir.glob(".*.tmp"):  # pointer/link leftovers and temp files of the old layout
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
-        removed.append(stale.name)
     if removed:
         log.info("publish: removed %d old or unfinished versions", len(removed))
     return removed
