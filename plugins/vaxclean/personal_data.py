@@ -17,4 +17,6 @@ PERSONAL_COLUMNS = frozenset({
     "full_name_normalized", "id_number_raw", "phone_raw", "date_of_birth_raw",
     "id_digits", "id_candidate", "police_verified_id_digits", "police_verifier", "id_number_reported",
     "phone_reported", "date_of_birth_reported", "full_name_reported", "verified_citizen_id",
+    # free text people type (a verification result cell can carry a note about a person), as `description`
+    "police_result_reported",
 })
