@@ -279,7 +279,7 @@ def run_log_info(steps: dict) -> dict:
     }
 
 
-def pseudonym_secret() -> str | None:
+def _pseudonym_secret() -> str | None:
     """The BI layer's pseudonym key: the environment (vaxclean.config.pseudonym_secret), else the Airflow
     variable `vaxclean_pseudonym_secret` (when running as an Airflow task)."""
     from vaxclean.config import pseudonym_secret as from_environment
@@ -300,7 +300,7 @@ def publish_marts(run_id: str, steps: dict) -> dict:
     from vaxclean.publish import publish
 
     return publish(warehouse_dir=_warehouse_dir(), run_id=run_id, run_info=run_log_info(steps),
-                   secret=pseudonym_secret())
+                   secret=_pseudonym_secret())
 
 
 def export_commune_files(run_id: str) -> dict:
