@@ -30,10 +30,12 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import statistics
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -304,9 +306,6 @@ def asset_file_name(name: str, config: dict[str, Any]) -> str:
 
 
 def _ascii(text: str) -> str:
-    import re
-    import unicodedata
-
     plain = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
     return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
