@@ -1,41 +1,47 @@
 {#-
-  The dose chain (int_dose_records_* -> dose_reconciliation, person_vaccination, commune_worklist) is built
-  incrementally by *scope*: a run re-derives only the dose records whose result can have changed, and
-  the rows of everything else stay as they are. The scopes widen along the chain, each one closed under
-  what the next model reads across records (docs/scaling.md, "Incremental builds"):
+  How the dose chain builds incrementally (docs/architecture.md has the picture).
 
+  A build either re-derives every dose record (full) or continues the previous build: then it re-derives
+  only the records whose result can have changed, its *scope*, and keeps every other row. vaxclean.build
+  decides which, once, and says so in the build record: `--vars '{"build": {"incremental": true}}'`. The
+  chain's incremental models take `full_refresh` from it (dbt_project.yml), so dbt's is_incremental() means
+  exactly "this build continues the previous one"; a plain `dbt build` without the record is a full build.
+
+  The scopes widen along the chain, each closed under what the next model reads across records:
     int_dose_scopes_changed    R0  records new, changed (received_at) or gone since the last build
-    int_dose_scopes_matched    R1  R0 + the records sharing a phone (old or new) with a record of R0 whose
-                                   phone evidence can differ (phone_evidence_hash: new, gone, changed)
-    int_dose_scopes_paired     R2  R1 + the records sharing a credited citizen, an ID or a name key + birth
-                                   date with R1 (old or new values): duplicate pairs; + the records whose
-                                   kept record (original_key) is one of those
-    int_dose_scopes_sequenced  R4  R2 + the originals of R2 (old and new) + every record of the citizens
-                                   of those (old and new): borrowed-identity signals and dose sequences
+    int_dose_scopes_matched    R1  R0 + the records sharing a phone whose evidence can differ
+    int_dose_scopes_paired     R2  R1 + the records sharing a credited citizen, an ID or a name key + birth date
+    int_dose_scopes_sequenced  R4  R2 + originals and duplicates + every record of their citizens
     int_dose_scopes_credited       the citizens R4's records are credited to, before or now
+  What they need from the previous build (its keys, phones, citizens, counts) is the chain state
+  (int_dose_chain_state), which the scopes read as the source `previous_build.dose_chain_state`.
 
-  The old values come from int_dose_records_sequenced, the last chain model, as the previous build left
-  it (read by name, not ref: it is downstream; the scopes are computed before it is updated). Each scoped model deletes its scope's rows
-  (pre-hook `delete_dose_scope`) and appends what its select computes for the scope (its incremental
-  strategy `dose_scope`, which also keeps those rows in <model>__rederived for the next models of the
-  same scope, the tests and the gates: get_incremental_dose_scope_sql).
-
-  The chain is incremental when dbt is (no --full-refresh) and int_dose_records_sequenced exists; a change of
-  the population, the police returns, the seeds or the code makes vaxclean.build run it with
-  --full-refresh (the scopes assume those inputs unchanged).
+  A model of the chain declares its scope in its YAML and is materialized with the strategy `dose_scope`:
+      config:
+        materialized: incremental
+        incremental_strategy: dose_scope
+        meta: {dose_scope: {scope: int_dose_scopes_matched, key: dose_record_key, scope_key: dose_record_key}}
+  (key: the SQL of a row's key in the model; scope_key: the scope model's column; both default to
+  dose_record_key). The strategy deletes the scope's rows, inserts what the select computed for the scope
+  and keeps those rows in <intermediate>.<model>__rederived: the next models of the same scope, the data
+  tests, the gates and the publisher read that small table instead of filtering millions of rows. A view
+  that is a row-for-row projection of a scoped model declares `meta: {dose_scope_projection_of: <model>}`.
+  The kept rows are this run's: every dbt run starts by dropping them (on-run-start).
 -#}
 
-{#- A table of the intermediate schema by name (the chain reads some without ref: see above). -#}
-{% macro dose_chain_relation(identifier) -%}
-    {{ return(api.Relation.create(database=target.database, schema=generate_schema_name('intermediate', none),
-                                  identifier=identifier)) }}
+{#- True when this build continues the previous one (the build record; see above). For the chain's tables
+    that are not incremental (the scope models): an incremental model asks is_incremental(). -#}
+{% macro dose_chain_is_incremental() -%}
+    {{ return(var('build', {}).get('incremental', false)) }}
 {%- endmacro %}
 
 
-{#- int_dose_records_sequenced as the previous build left it, or none. -#}
-{% macro dose_chain_state_relation() -%}
-    {%- set state = dose_chain_relation('int_dose_records_sequenced') -%}
-    {{ return(adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier)) }}
+{#- SQL, one row: extracted_until, the newest platform extraction the previous build had (from its chain
+    state; naive UTC; none: -infinity, every version is newer). Joined (not a scalar subquery) so that a scan
+    filtered by it skips the row groups extracted before it. -#}
+{% macro previous_extraction_watermark() -%}
+    select coalesce(max(extracted_at), '-infinity'::timestamp) as extracted_until
+    from {{ source('previous_build', 'dose_chain_state') }}
 {%- endmacro %}
 
 
@@ -55,28 +61,7 @@
 {%- endmacro %}
 
 
-{#- True when the scope models compute scopes: an incremental run with the previous build's keys at hand. -#}
-{% macro dose_chain_is_incremental() -%}
-    {{ return(execute and not flags.FULL_REFRESH and dose_chain_state_relation() is not none) }}
-{%- endmacro %}
-
-
-{#- Pre-hook of a scoped model: drop the scope's rows (they are recomputed by the select). `key_sql` is the
-    dose_record_key of a row of this model. -#}
-{% macro delete_dose_scope(scope_model, key_sql='dose_record_key') -%}
-    {%- if is_incremental() -%}
-        {%- if dose_chain_state_relation() is none -%}
-            {{ exceptions.raise_compiler_error(
-                this ~ " is incremental but int_dose_records_sequenced is missing: run the marts with --full-refresh") }}
-        {%- endif -%}
-        delete from {{ this }} where {{ dose_scope_condition(scope_model, key_sql) }}
-    {%- else -%}
-        drop table if exists {{ dose_chain_kept_relation(this) }}
-    {%- endif -%}
-{%- endmacro %}
-
-
-{#- Inside a scoped model's select: keep the rows of the scope (incremental runs only). -#}
+{#- Inside a scoped model's select: the rows of the scope (every row on a full build). -#}
 {% macro in_dose_scope(scope_model, key_sql='dose_record_key') -%}
     {%- if is_incremental() -%}
         {{ dose_scope_condition(scope_model, key_sql) }}
@@ -86,43 +71,52 @@
 {%- endmacro %}
 
 
-{#- Pre-hook of a model with one row per citizen: drop the rows of the citizens R4 touches. -#}
-{% macro delete_citizen_scope() -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        where {{ dose_scope_condition(ref('int_dose_scopes_credited'), 'citizen_id', 'citizen_id') }}
-    {%- else -%}
-        drop table if exists {{ dose_chain_kept_relation(this) }}
-    {%- endif -%}
+{#- A table of the intermediate schema by name: where a model's kept rows are. -#}
+{% macro dose_chain_kept_relation(model) -%}
+    {{ return(api.Relation.create(database=target.database, schema=generate_schema_name('intermediate', none),
+                                  identifier=model.identifier ~ '__rederived')) }}
 {%- endmacro %}
 
 
-{#- Whether this build of the chain is incremental, as int_dose_builds_planned says: read at run time (a
-    test or a hook runs after the plan); false before any plan exists. The scoped tests and the kept
-    re-derived rows decide by it alike. -#}
-{% macro dose_chain_plan_is_incremental() -%}
-    {%- set plan = dose_chain_plan_relation() -%}
-    {%- if plan is none -%}
-        {{ return(false) }}
-    {%- endif -%}
-    {{ return(run_query('select ' ~ dose_chain_plan_incremental_sql(plan)).columns[0].values()[0]) }}
+{#- The relation of the model named `name` (from the graph: a strategy or a test cannot call ref() for a
+    model its node does not ref; every scoped model refs its scope, so dbt builds the scope first). -#}
+{% macro dose_chain_model_relation(name) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("no model named " ~ name) }}
 {%- endmacro %}
 
 
-{#- int_dose_builds_planned when it exists and dbt executes, else none. -#}
-{% macro dose_chain_plan_relation() -%}
-    {%- set plan = dose_chain_relation('int_dose_builds_planned') -%}
-    {%- if not execute or adapter.get_relation(database=plan.database, schema=plan.schema,
-                                               identifier=plan.identifier) is none -%}
+{#- The declared scope of the model whose table is `relation` ({'scope', 'key', 'scope_key'} from its meta;
+    a projection view gets its model's scope and `projection_of`), or none. -#}
+{% macro dose_scope_of(relation) -%}
+    {%- set identifier = relation.identifier if relation is not string else none -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == identifier -%}
+        {%- set meta = node.config.meta or {} -%}
+        {%- if meta.get('dose_scope') -%}
+            {{ return(meta['dose_scope']) }}
+        {%- elif meta.get('dose_scope_projection_of') -%}
+            {%- set of = meta['dose_scope_projection_of'] -%}
+            {%- for upstream in graph.nodes.values() if upstream.resource_type == 'model' and upstream.name == of -%}
+                {{ return(dict(upstream.config.meta['dose_scope'], projection_of=upstream.alias)) }}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
+{#- The rows `model` kept in this run (its relation), or none: a full build, or no kept table (a later
+    `dbt test` run: every run starts by dropping them). Asked by a query: a table made by the strategy's
+    SQL is not in dbt's relation cache. -#}
+{% macro dose_chain_kept_rows(model) -%}
+    {%- if not execute or not dose_chain_is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(plan) }}
-{%- endmacro %}
-
-
-{#- SQL: whether the plan `plan` says incremental. -#}
-{% macro dose_chain_plan_incremental_sql(plan) -%}
-    (select coalesce(bool_or(is_incremental), false) from {{ plan }})
+    {%- set kept = dose_chain_kept_relation(model) -%}
+    {%- set present = run_query("select " ~ table_exists_sql(kept)).columns[0].values()[0] -%}
+    {{ return(kept if present else none) }}
 {%- endmacro %}
 
 
@@ -134,64 +128,11 @@
 {%- endmacro %}
 
 
-{#- (is_incremental, previous_platform_extracted_until as text or none, has_previous_build) of this build's
-    plan (int_dose_builds_planned), read when the calling model compiles (after the plan is built). -#}
-{% macro dose_chain_plan_row() -%}
-    {{ return(run_query("select is_incremental, previous_platform_extracted_until::varchar, has_previous_build from "
-                        ~ dose_chain_relation('int_dose_builds_planned')).rows[0]) }}
-{%- endmacro %}
-
-
-{#- Where a scoped model keeps the rows it re-derived (<intermediate>.<model>__rederived). -#}
-{% macro dose_chain_kept_relation(model) -%}
-    {{ return(dose_chain_relation(model.identifier ~ '__rederived')) }}
-{%- endmacro %}
-
-
-{#-
-  The incremental strategy of the scoped models (incremental_strategy='dose_scope'): append the scope's
-  rows (the pre-hook deleted the old ones) and, on an incremental build of the chain, keep them once in
-  <intermediate>.<model>__rederived. The next models of the same scope (dose_scope_rows), the model's data
-  tests (duckdb__get_where_subquery), the marts gate and the publisher's patch read that small table: a
-  filter of the 3.2 M-row table by the scope decodes its whole columns (~0.3-0.6 s a read at 1.3 M
-  residents) whatever the size of the scope. A build that is not incremental drops it (the pre-hooks
-  delete_dose_scope / delete_citizen_scope, or here when the plan is full), so a kept table is never
-  older than its model's rows.
--#}
-{% macro get_incremental_dose_scope_sql(arg_dict) -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set kept = dose_chain_kept_relation(target) -%}
-    {%- if dose_chain_plan_is_incremental() -%}
-    create or replace table {{ kept }} as select {{ columns }} from {{ arg_dict['temp_relation'] }};
-    {%- else -%}
-    drop table if exists {{ kept }};
-    {%- endif %}
-    insert into {{ target }} ({{ columns }}) select {{ columns }} from {{ arg_dict['temp_relation'] }}
-{%- endmacro %}
-
-
-{#- The rows `model` kept in this build (get_incremental_dose_scope_sql), or none: a full build, or a model
-    not built incrementally. Found by a query (a table made by SQL is not in dbt's relation cache). -#}
-{% macro dose_chain_kept_rows(model) -%}
-    {%- set plan = dose_chain_plan_relation() -%}
-    {%- if plan is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set kept = dose_chain_kept_relation(model) -%}
-    {#- one query (every scoped test asks): the plan is incremental and the table is there -#}
-    {%- set present = run_query("select " ~ table_exists_sql(kept) ~ " and "
-                                ~ dose_chain_plan_incremental_sql(plan)).columns[0].values()[0] -%}
-    {{ return(kept if present else none) }}
-{%- endmacro %}
-
-
 {#- The rows of `model`, an earlier scoped model, of scope `scope_model`, as this build re-derived them: its
-    kept rows on an incremental build, else the model filtered by the scope. A scoped (incremental) model
-    reads them only when it is incremental itself (in_dose_scope: every row when it is built whole); a
-    scope model (a table) always reads the scope's rows. -#}
+    kept rows, else the model filtered by the scope. An incremental model reads them only when it is
+    incremental itself (every row when it is built whole); a scope model (a table) always does. -#}
 {% macro dose_scope_rows(model, scope_model, key_sql='dose_record_key') -%}
-    {%- set scoped = is_incremental() if config.get('materialized') == 'incremental' else true -%}
+    {%- set scoped = is_incremental() if config.get('materialized') == 'incremental' else dose_chain_is_incremental() -%}
     {%- set kept = dose_chain_kept_rows(model) if scoped else none -%}
     {%- if kept is not none -%}
         {{ kept }}
@@ -203,69 +144,64 @@
 {%- endmacro %}
 
 
-{#- Post-hook of a view of a scoped model (dose_reconciliation: of int_dose_records_sequenced): the view's rows
-    of the records this build re-derived, kept like a scoped table's: the view's own select run on the
-    model's kept rows (`upstream` must appear once in it). Dropped when the model kept none. -#}
-{% macro keep_view_rederived_rows(upstream) -%}
-    {%- set kept = dose_chain_kept_relation(this) -%}
-    {%- set upstream_kept = dose_chain_kept_rows(upstream) -%}
-    {%- if upstream_kept is none -%}
-        drop table if exists {{ kept }}
-    {%- else -%}
-        {%- set code = model.compiled_code -%}
-        {%- if code.count(upstream | string) != 1 -%}
-            {{ exceptions.raise_compiler_error(this ~ " must read " ~ upstream ~ " exactly once to keep its rows") }}
-        {%- endif -%}
-        create or replace table {{ kept }} as {{ code.replace(upstream | string, upstream_kept | string) }}
+{#-
+  The incremental strategy of the scoped models (see above): replace the scope's rows by those the select
+  computed, and keep them in <model>__rederived for the rest of this run and the gates and publisher after
+  it. The scope and keys come from the model's meta `dose_scope`.
+-#}
+{% macro get_incremental_dose_scope_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set declared = config.require('meta')['dose_scope'] -%}
+    {%- set scope = dose_chain_model_relation(declared['scope']) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where {{ dose_scope_condition(scope, declared.get('key', 'dose_record_key'), declared.get('scope_key', 'dose_record_key')) }};
+    create or replace table {{ dose_chain_kept_relation(target) }} as select {{ columns }} from {{ arg_dict['temp_relation'] }};
+    insert into {{ target }} ({{ columns }}) select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+
+{#- on-run-start: the kept rows belong to the run that made them (see above). -#}
+{% macro drop_rederived_rows() -%}
+    {%- if execute -%}
+        {%- set schema = generate_schema_name('intermediate', none) -%}
+        {%- set kept = run_query("select table_name from duckdb_tables() where database_name = '" ~ target.database
+                                 ~ "' and schema_name = '" ~ schema ~ "' and suffix(table_name, '__rederived')") -%}
+        {%- for name in kept.columns[0].values() -%}
+            drop table if exists {{ api.Relation.create(database=target.database, schema=schema, identifier=name) }};
+        {% endfor -%}
     {%- endif -%}
 {%- endmacro %}
 
 
 {#-
-  Data tests of the scoped models on an incremental build check the rows of the keys the build
-  re-derived (all rows of those keys: a duplicate of a re-derived key is seen), not again the millions of
-  rows that did not change and passed before (their parents, the population, are unchanged too: a new
-  snapshot makes the build full). On a full build (int_dose_builds_planned, read when the test
-  runs) they check every row.
-  dbt's generic tests (unique, not_null, relationships, accepted_values...) read their model through
-  get_where_subquery: this adds the scope filter for the scoped models (and for the incremental platform
-  staging model, macros/platform_staging.sql) and nothing for the others.
+  Data tests of the scoped models on an incremental build check the rows the build re-derived (all rows of
+  those keys: a duplicate of a re-derived key is seen), not again the millions of rows that did not change
+  and passed before. dbt's generic tests read their model through get_where_subquery: this reads the
+  model's kept rows (a projection view: its model's kept rows, as the view's columns) or filters it by its
+  declared scope; nothing changes for the other models or on a full build.
 -#}
 {% macro duckdb__get_where_subquery(relation) -%}
     {%- set base = dbt.default__get_where_subquery(relation) -%}
     {%- if relation is not string and relation.identifier == 'stg_platform__immunizations' -%}
         {{ return(platform_staging_rederived(relation, base)) }}  {#- macros/platform_staging.sql -#}
     {%- endif -%}
-    {%- set scopes = {
-        'int_dose_records_unioned': ('int_dose_scopes_changed', 'dose_record_key'),
-        'int_dose_records_linked': ('int_dose_scopes_changed', 'dose_record_key'),
-        'int_dose_records_matched': ('int_dose_scopes_matched', 'dose_record_key'),
-        'int_dose_records_verified': ('int_dose_scopes_matched', 'dose_record_key'),
-        'int_dose_records_deduplicated': ('int_dose_scopes_paired', 'dose_record_key'),
-        'int_dose_records_sequenced': ('int_dose_scopes_sequenced', 'dose_record_key'),
-        'dose_reconciliation': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),
-        'commune_worklist': ('int_dose_scopes_sequenced', "source || '/' || source_record_id"),
-        'person_vaccination': ('int_dose_scopes_credited', 'citizen_id', 'citizen_id'),
-    } -%}
-    {%- set identifier = relation.identifier if relation is not string else none -%}
-    {%- if identifier not in scopes -%}
+    {%- set declared = dose_scope_of(relation) if execute and dose_chain_is_incremental() else none -%}
+    {%- if declared is none -%}
         {{ return(base) }}
     {%- endif -%}
-    {#- the rows the build kept (get_incremental_dose_scope_sql, keep_view_rederived_rows), else a filter;
-        a full build gets the plain relation -#}
-    {%- set kept = dose_chain_kept_rows(relation) -%}
-    {%- if kept is none and not dose_chain_plan_is_incremental() -%}
-        {{ return(base) }}
-    {%- endif -%}
-    {%- set scope = scopes[identifier] -%}
-    {%- set filtered -%}
-        {%- if kept is not none -%}
+    {%- set projection_of = declared.get('projection_of') -%}
+    {%- set kept = dose_chain_kept_rows(api.Relation.create(identifier=projection_of) if projection_of else relation) -%}
+    {%- set scoped -%}
+        {%- if kept is not none and projection_of -%}
+        (select {{ adapter.get_columns_in_relation(relation) | map(attribute='quoted') | join(', ') }} from {{ kept }}) dbt_scoped
+        {%- elif kept is not none -%}
         (select * from {{ kept }}) dbt_scoped
         {%- else -%}
-        (select * from {{ base }} where {{ dose_scope_condition(dose_chain_relation(scope[0]), *scope[1:]) }}) dbt_scoped
+        (select * from {{ base }} where {{ dose_scope_condition(dose_chain_model_relation(declared['scope']), declared.get('key', 'dose_record_key'), declared.get('scope_key', 'dose_record_key')) }}) dbt_scoped
         {%- endif -%}
     {%- endset -%}
-    {{ return(filtered) }}
+    {{ return(scoped) }}
 {%- endmacro %}
 
 

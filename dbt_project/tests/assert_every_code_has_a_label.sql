@@ -2,7 +2,6 @@
 -- show the labels): a new issue code or status added to a model without its label fails here.
 -- dose_reconciliation's issues are read from the rows the build re-derived on an incremental build (the
 -- others were checked by the build that derived them), as assert_duplicates_point_at_kept_records does.
-{%- set kept = dose_chain_kept_rows(ref('dose_reconciliation')) if execute else none %}
 with
 
 labels as (
@@ -10,7 +9,7 @@ labels as (
 ),
 
 doses as (
-    select * from {{ kept if kept is not none else ref('dose_reconciliation') }}
+    select * from {{ get_where_subquery(ref('dose_reconciliation')) }}
 ),
 
 codes as (

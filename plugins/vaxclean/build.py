@@ -92,15 +92,14 @@ STAGING_INPUTS: dict[str, tuple[str, ...]] = {
     "stg_intake__quarantined_rows": ("quarantine",),
 }
 
-# Raw tables whose change the dose chain's scopes do not follow: the marts layer is rebuilt in full (the
-# chain would re-derive every record anyway, int_dose_builds_planned; a full refresh does it faster).
+# Raw tables whose change the dose chain's scopes do not follow (every match can change): the marts layer
+# is rebuilt in full.
 CHAIN_FULL_REFRESH_INPUTS = ("population",)
 
 # Intermediate table models that read only these raw tables' staging (and seeds, which are code): not
 # rebuilt when those did not change since the last successful marts build (their tables and tests stand).
 # The population ones matter on incremental builds only (a new population refreshes the marts layer).
 MARTS_INPUTS: dict[str, tuple[str, ...]] = {
-    "int_population_fingerprint": ("population",),
     "int_population_linkage_features": ("population",),
     "int_complaints_unioned": ("feedback_tickets", "hotline_calls"),
     "int_complaints_linked": ("feedback_tickets", "hotline_calls", "population"),
@@ -152,16 +151,21 @@ def raw_fingerprints(raw_dir: Path, tables: Iterable[str]) -> dict[str, str]:
     return prints
 
 
+# What a build of the dose chain leaves for the next one (the dbt source `previous_build`,
+# dbt_project/models/intermediate/doses/_doses__sources.yml): without it the next build is full.
+CHAIN_STATE_TABLES = ("int_dose_chain_state", "int_complaint_citizens_collected")
+
+
 def _dose_chain_state_exists(warehouse_db: Path) -> bool:
-    """Whether the previous build left int_dose_records_sequenced, which the chain's scopes start from."""
+    """Whether the previous build left the chain state that an incremental build starts from."""
     import duckdb
 
     if not warehouse_db.exists():
         return False
     with duckdb.connect(str(warehouse_db), read_only=True) as con:
-        return bool(con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'intermediate' "
-            "and table_name = 'int_dose_records_sequenced'").fetchall()[0][0])
+        present = {name for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'intermediate'").fetchall()}
+    return all(table in present for table in CHAIN_STATE_TABLES)
 
 
 # The schemas whose tables a layer's incremental builds delete rows from (vaxclean.transform.storage).
@@ -242,8 +246,11 @@ def build_layer(layer: str, run_id: str) -> dict:
     stamp_path.unlink(missing_ok=True)  # a failed build leaves no stamp: the next one is full
     from vaxclean.permissions import private_umask, protect, restricted_group
 
+    # the build record as dbt sees it (dbt_project/macros/dose_chain.sql): the same vars for both layers of
+    # a build, so that dbt's partial parse (vars are part of it) holds from one run to the next
+    build_vars = {"build": {"incremental": not full_refresh}}
     with private_umask():  # the warehouse holds every personal value: owner and group only
-        result = run_dbt(args, warehouse_dir=_warehouse_dir())
+        result = run_dbt(args, warehouse_dir=_warehouse_dir(), vars=build_vars)
     for path in (_warehouse_dir() / "warehouse.duckdb", _warehouse_dir() / "warehouse.duckdb.wal"):
         if path.exists():
             protect(path, restricted=True, group=restricted_group())
@@ -253,7 +260,9 @@ def build_layer(layer: str, run_id: str) -> dict:
     stamp_path.write_text(json.dumps({
         "code": code, "inputs": inputs, "run_id": run_id, "build_id": uuid.uuid4().hex,
         "previous_build_id": None if full_refresh else stamp.get("build_id"),
-        "full_refresh": full_refresh, "excluded": excluded}, indent=1))
+        "full_refresh": full_refresh, "excluded": excluded,
+        # the models built by dose-chain scope, as the manifest declares them (gates and publisher read them)
+        "scoped_models": result.pop("scoped_models", {})}, indent=1))
     result["full_refresh"] = full_refresh
     result["excluded"] = excluded
     result["seconds"] = round(time.monotonic() - started, 3)

@@ -115,8 +115,7 @@ def test_the_second_build_is_incremental(builds):
     assert "stg_site_batches__batch_rows" not in staging["excluded"]
     # no new complaints and the same population: the population's tables and the complaint linkage stand
     assert builds["incremental"]["marts"]["excluded"] == [
-        "int_population_fingerprint", "int_population_linkage_features", "int_complaints_unioned",
-        "int_complaints_linked"]
+        "int_population_linkage_features", "int_complaints_unioned", "int_complaints_linked"]
 
 
 def test_incremental_equals_full_refresh(builds, compare_builds):
@@ -133,10 +132,11 @@ def test_the_scopes_were_small_and_the_delta_landed(builds):
         "(select count(*) from intermediate.int_dose_scopes_sequenced), "
         "(select count(*) from intermediate.int_dose_records_unioned)").fetchall()[0]
     assert changed >= sum(builds["counts"].values())  # the platform delta + the re-delivered batch
-    # R0's platform part came from the raw versions extracted since the first build's watermark
-    watermark, newest = con.execute("select previous_platform_extracted_until, platform_extracted_until "
-                                    "from intermediate.int_dose_builds_planned").fetchall()[0]
-    assert watermark is not None and newest > watermark
+    # the next build's watermark: the newest extraction staged, kept in the chain state
+    watermark, newest = con.execute("select (select max(extracted_at) from intermediate.int_dose_chain_state), "
+                                    "(select max(last_extracted_at) from staging.stg_platform__immunizations)"
+                                    ).fetchall()[0]
+    assert watermark is not None and watermark == newest
     assert sequenced < records / 2
     copies = con.execute("select count(*) from marts.dose_reconciliation where source_record_id like 'IMMD%' "
                          "and match_status = 'duplicate'").fetchall()[0][0]
@@ -208,9 +208,9 @@ SCOPED = {
     "intermediate.int_dose_records_matched": RECORD_KEY.format("int_dose_scopes_matched"),
     "intermediate.int_dose_records_verified": RECORD_KEY.format("int_dose_scopes_matched"),
     "intermediate.int_dose_records_deduplicated": RECORD_KEY.format("int_dose_scopes_paired"),
+    "intermediate.int_dose_records_screened": RECORD_KEY.format("int_dose_scopes_sequenced"),
     "intermediate.int_dose_records_sequenced": RECORD_KEY.format("int_dose_scopes_sequenced"),
-    "marts.dose_reconciliation": "source || '/' || source_record_id in "
-                                 "(select dose_record_key from intermediate.int_dose_scopes_sequenced)",
+    "intermediate.int_dose_chain_state": RECORD_KEY.format("int_dose_scopes_sequenced"),
     "marts.commune_worklist": "source || '/' || source_record_id in "
                               "(select dose_record_key from intermediate.int_dose_scopes_sequenced)",
     "marts.person_vaccination": CITIZENS,
@@ -220,7 +220,8 @@ SCOPED = {
 def test_each_scoped_model_kept_exactly_its_rows_of_the_scope(builds):
     """What the next models of a scope, the tests, the gate and the publisher read instead of filtering the
     model (dbt_project/macros/dose_chain.sql, get_incremental_dose_scope_sql): every row of the scope's
-    keys, nothing else; a full build keeps none."""
+    keys, nothing else; a full build keeps none. The build record lists each scoped model as its YAML
+    declares it (from the manifest)."""
     con = duckdb.connect(str(builds["incremental_db"]), read_only=True)
     for model, in_scope in SCOPED.items():
         kept, rows = f"intermediate.{model.split('.')[1]}__rederived", f"(select * from {model} where {in_scope})"
@@ -229,15 +230,20 @@ def test_each_scoped_model_kept_exactly_its_rows_of_the_scope(builds):
             f"(select count(*) from (from {rows} except all from {kept}))").fetchone()
         assert kept_rows > 0 and (extra, missing) == (0, 0), model
     con.close()
+    from vaxclean.state import read_build_stamp
+
+    declared = read_build_stamp(builds["incremental_db"].parent, "marts")["scoped_models"]
+    assert {f"{d['relation']}" for d in declared.values()} == {*SCOPED, "marts.dose_reconciliation"}
+    assert declared["dose_reconciliation"]["projection_of"] == "intermediate.int_dose_records_sequenced"
     with duckdb.connect(str(builds["full_db"]), read_only=True) as con:
         assert con.execute("select count(*) from duckdb_tables() where suffix(table_name, '__rederived')"
                            ).fetchall()[0][0] == 0
 
 
 def test_a_plain_dbt_build_after_a_new_population_equals_a_full_one(builds, tmp_path, compare_builds):
-    """`dbt build` without --full-refresh after a new population snapshot (vaxclean.build would refresh):
-    the plan is full while dbt runs incrementally, so the chain re-derives every record; the kept rows
-    are dropped and every reader falls back to the scope (every record). It equals a --full-refresh."""
+    """`dbt build` without --full-refresh and without a build record after a new population snapshot
+    (vaxclean.build would refresh): the chain's models take their full_refresh from the build record, so
+    the chain is built in full and keeps no re-derived rows. It equals a --full-refresh."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -261,8 +267,7 @@ def test_a_plain_dbt_build_after_a_new_population_equals_a_full_one(builds, tmp_
     run_dbt(["build", "--full-refresh", "--exclude", "resource_type:unit_test"], warehouse_dir=full)
 
     with duckdb.connect(str(plain / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("select has_previous_build, is_incremental from intermediate.int_dose_builds_planned"
-                           ).fetchall() == [(True, False)]
+        assert con.execute("select count(*) from intermediate.int_dose_scopes_changed").fetchall() == [(0,)]
         assert con.execute("select count(*) from duckdb_tables() where suffix(table_name, '__rederived')"
                            ).fetchall()[0][0] == 0
     tables, plain_tables, differences = compare_builds(plain / "warehouse.duckdb", full / "warehouse.duckdb")

@@ -110,6 +110,36 @@ def _node_timings(result: Any) -> list[dict[str, Any]]:
     return sorted(timings, key=lambda n: -n["seconds"])
 
 
+def scoped_models(result: Any) -> dict[str, dict[str, str]]:
+    """The models of a run that declare a dose-chain scope in their meta (dbt_project/macros/dose_chain.sql),
+    as the manifest says: {model: {"relation": "<schema>.<alias>", "key": SQL of a row's key,
+    "scope": "<schema>.<alias>" of the scope model, "scope_key": its column, "kept": where the run kept the
+    re-derived rows}}. A projection view (meta dose_scope_projection_of) gets its model's scope and
+    `projection_of`: its kept rows are that model's, read as the view's columns."""
+    nodes = {getattr(r.node, "name", None): r.node for r in getattr(result, "results", None) or []
+             if getattr(r.node, "resource_type", None) == "model"}
+
+    def relation(node: Any) -> str:
+        return f"{node.schema}.{node.alias}"
+
+    declared: dict[str, dict[str, str]] = {}
+    for name, node in nodes.items():
+        meta = node.config.meta or {}
+        of = meta.get("dose_scope_projection_of")
+        source = nodes.get(of) if of else node
+        scope = (source.config.meta or {}).get("dose_scope") if source is not None else None
+        if not scope or scope["scope"] not in nodes:
+            continue
+        declared[name] = {
+            "relation": relation(node),
+            "key": scope.get("key", "dose_record_key"),
+            "scope": relation(nodes[scope["scope"]]),
+            "scope_key": scope.get("scope_key", "dose_record_key"),
+            "kept": f"intermediate.{source.alias}__rederived",
+        } | ({"projection_of": relation(source)} if of else {})
+    return declared
+
+
 def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run `dbt <args>` in-process on `warehouse_dir`; return counts per status (XCom-sized).
 
@@ -131,7 +161,7 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
             outcome = dbtRunner().invoke(cli_args)
         finally:
             _release_warehouse()
-    summary = _summarise(command, outcome.result)
+    summary = _summarise(command, outcome.result) | {"scoped_models": scoped_models(outcome.result)}
     if "--no-write-json" in args:  # no run_results.json: the node timings alone, for the logs and benchmarks
         timings = warehouse_dir / "dbt" / NODE_TIMINGS
         timings.parent.mkdir(parents=True, exist_ok=True)

@@ -1,55 +1,43 @@
 {#-
   The dose records complaint_tracking weighs as evidence: every record of int_dose_records_sequenced
   credited to, or suggesting (candidate_citizen_id), a citizen a complaint names, keyed by that citizen
-  (linked_citizen_id). ~27 k rows at 1.3 M residents: complaint_tracking reads them instead of filtering
-  the 3.2 M-row table by the complained citizens, which decodes two whole columns on every build.
+  (linked_citizen_id). complaint_tracking reads these few rows instead of filtering the 3.2 M-row table
+  by the complained citizens on every build.
 
   Incremental with the dose chain (macros/dose_chain.sql): a record's row changes only when the chain
   re-derives it (scope R4, int_dose_scopes_sequenced). The pre-hook (delete_complaint_dose_scope) drops
   R4's rows and the rows of citizens no complaint names any more; the select adds R4's re-derived rows of
-  complained citizens and every record of the citizens newly named by a complaint (the previous build's
-  complaint_tracking tells who was named before: read by name, it is downstream). A scan of the 3.2 M
-  rows happens only when there are such citizens (complaints_newly_named_citizens). Like the chain's read
-  of its previous state, this assumes the previous build succeeded: vaxclean.build runs a full refresh
-  after a failed one (no build stamp).
+  complained citizens and every record of the citizens newly named by a complaint (named in no complaint
+  of the previous build: its int_complaint_citizens_collected). Only those citizens' records are read
+  from the whole table: none, and that read is skipped.
 -#}
--- depends_on: {{ ref('int_dose_scopes_sequenced') }}
-{%- set newly_named = complaints_newly_named_citizens() if is_incremental() else none %}
 with
 
 complained as (
     {{ complained_citizens_sql() }}
 ),
 
-{% if is_incremental() %}
--- R4's records as int_dose_records_sequenced re-derived them (macros/dose_chain.sql)
+newly_named as (
+    {{ complaints_newly_named_citizens_sql() }}
+),
+
+-- R4's records as int_dose_records_sequenced re-derived them (every record on a full build)
 rederived as (
     select * from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
     where coalesce(citizen_id, candidate_citizen_id) in (select citizen_id from complained)
-    {%- if newly_named['count'] > 0 %}
-        and coalesce(citizen_id, candidate_citizen_id) not in ({{ newly_named['sql'] }})
-    {%- endif %}
 ),
 
-{%- if newly_named['count'] > 0 %}
-
-newly_named as (
-    select * from {{ ref('int_dose_records_sequenced') }}
-    where coalesce(citizen_id, candidate_citizen_id) in ({{ newly_named['sql'] }})
-),
-{%- endif %}
-
+{% if is_incremental() %}
 doses as (
     select * from rederived
-    {%- if newly_named['count'] > 0 %}
+    where coalesce(citizen_id, candidate_citizen_id) not in (select citizen_id from newly_named)
     union all by name
-    select * from newly_named
-    {%- endif %}
+    select * from {{ ref('int_dose_records_sequenced') }}
+    where coalesce(citizen_id, candidate_citizen_id) in (select citizen_id from newly_named)
 ),
 {% else %}
 doses as (
-    select * from {{ ref('int_dose_records_sequenced') }}
-    where coalesce(citizen_id, candidate_citizen_id) in (select citizen_id from complained)
+    select * from rederived
 ),
 {% endif %}
 

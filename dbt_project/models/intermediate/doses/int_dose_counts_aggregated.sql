@@ -9,20 +9,21 @@
   scope carries their previous commune, district, day and status). The strategy count_delta replaces the
   touched counts and drops those that reach zero.
 -#}
--- depends_on: {{ ref('int_dose_scopes_sequenced') }}
-{#- by delta only when the chain itself is incremental (the scope then carries the previous counts);
-    otherwise every count is recomputed and the stored ones no longer found go to zero (dropped) -#}
-{%- set by_delta = is_incremental() and execute and dose_chain_plan_row()[2] %}
 with
 
-{% if by_delta %}
 scope as (
     select * from {{ ref('int_dose_scopes_sequenced') }}
 ),
 
+-- R4's records as int_dose_records_sequenced re-derived them (every record on a full build)
+sequenced as (
+    select * from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
+),
+
+{% if is_incremental() %}
 changes as (
     select commune_code, district_code, vaccinated_on, match_status, 1 as dose_records
-    from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
+    from sequenced
     union all
     select previous_commune_code, previous_district_code, previous_vaccinated_on, previous_match_status, -1
     from scope
@@ -53,22 +54,12 @@ recounted as (
 {% else %}
 counts as (
     select commune_code, district_code, vaccinated_on, match_status, count(*) as dose_records
-    from {{ ref('int_dose_records_sequenced') }}
+    from sequenced
     group by all
 ),
 
 recounted as (
     select * from counts
-    {%- if is_incremental() %}
-    union all
-    -- the stored counts no longer found: zero (the strategy drops them)
-    select commune_code, district_code, vaccinated_on, match_status, 0
-    from (
-        select commune_code, district_code, vaccinated_on, match_status from {{ this }}
-        except
-        select commune_code, district_code, vaccinated_on, match_status from counts
-    )
-    {%- endif %}
 ),
 {% endif %}
 

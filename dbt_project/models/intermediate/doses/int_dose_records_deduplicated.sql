@@ -13,13 +13,12 @@
   paired with every record that shares a pairing key with one of them (the others cannot pair); a record
   outside it has the same pairs and preferences as before.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='dose_scope',
-    on_schema_change='fail',
-    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_paired')) }}",
-) }}
 with
+
+-- this build's scope R2 (empty on a full build, which derives every record)
+scope as (
+    select dose_record_key from {{ ref('int_dose_scopes_paired') }}
+),
 
 records as (
     select * from {{ ref('int_dose_records_unioned') }}
@@ -47,8 +46,8 @@ verified as (
 -- birth date): only those are joined and compared (not the 3 M records of the province)
 candidates as (
     select {{ candidate_columns }}
-    from (select * from records where {{ in_dose_scope(ref('int_dose_scopes_paired')) }}) as records
-    inner join (select * from verified where {{ in_dose_scope(ref('int_dose_scopes_paired')) }}) as verified
+    from (select * from records where {{ in_dose_scope('scope') }}) as records
+    inner join (select * from verified where {{ in_dose_scope('scope') }}) as verified
         on records.dose_record_key = verified.dose_record_key
 ),
 
@@ -152,10 +151,10 @@ next_originals as (
     select dose_record_key, original_key from originals
     {%- if is_incremental() %}
     union all
-    -- (the pre-hook removed the scope's rows: these are the others)
+    -- the duplicates outside the scope, as the previous build resolved them (the scope's are re-derived)
     select dose_record_key, duplicate_of_source || '/' || duplicate_of_record_id
     from {{ this }}
-    where is_duplicate
+    where is_duplicate and dose_record_key not in (select dose_record_key from scope)
     {%- endif %}
 ),
 

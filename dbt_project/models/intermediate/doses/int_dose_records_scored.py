@@ -6,10 +6,10 @@ unknown or contradict each other are not linkage evidence (link_commune_code, li
 The records that need linkage are selected inside the warehouse; only they, the citizens sharing a
 blocking key with them (all citizens on a full build) and the term frequencies of their values cross
 into Python: the citizens' linkage columns are kept with the population (int_population_linkage_features).
-On an incremental build (int_dose_builds_planned) only the records of scope R0 (int_dose_scopes_changed,
-macros/dose_chain.sql; read from the rows int_dose_records_unioned kept) are scored: a record's candidates and probabilities depend on the record and the
-population only (term frequencies come from the population). int_dose_records_linked keeps them across
-builds."""
+When the build continues the previous one (the build record, macros/dose_chain.sql) only the records of
+scope R0 (int_dose_scopes_changed; the rows int_dose_records_unioned kept) are scored: a record's candidates
+and probabilities depend on the record and the population only (term frequencies come from the
+population). int_dose_records_linked keeps them across builds."""
 
 
 def model(dbt, session):
@@ -22,23 +22,16 @@ def model(dbt, session):
     records = dbt.ref("int_dose_records_unioned").project(records_columns)
     citizens = dbt.ref("stg_population__citizens").project(
         f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code")
-    plan = dbt.ref("int_dose_builds_planned")
     features = dbt.ref("int_population_linkage_features")
-    incremental = session.execute(f"select bool_or(is_incremental) from ({plan.sql_query()})").fetchall()[0][0]
+    scope = dbt.ref("int_dose_scopes_changed")
+    incremental = bool(dbt.config.get("continues_previous_build"))
     source = f"({records.sql_query()})"
     if incremental:
-        # R0's records as int_dose_records_unioned re-derived them in this build: the rows it kept
-        # (macros/dose_chain.sql, get_incremental_dose_scope_sql), else a filter of the 3.2 M records
+        # R0's records as int_dose_records_unioned re-derived them in this build (the rows it kept)
         kept = f'"{dbt.this.database}"."{dbt.this.schema}"."int_dose_records_unioned__rederived"'
-        if session.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
-                           "and table_name = 'int_dose_records_unioned__rederived'",
-                           [dbt.this.database, dbt.this.schema]).fetchall()[0][0]:
-            records = session.sql(f"select {records_columns} from {kept}")
-        else:
-            scope = dbt.ref("int_dose_scopes_changed")
-            records = records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))")
-        # the scope's records read once (needs_linkage_sql reads them three times: each a scan of the
-        # 3.2 M records); a full build streams them instead (every record: too many to hold)
+        records = session.sql(f"select {records_columns} from {kept} semi join ({scope.sql_query()}) using (dose_record_key)")
+        # the scope's records read once (needs_linkage_sql reads them three times); a full build streams
+        # them instead (every record: too many to hold)
         source = "vaxclean_scored_records"
         session.register(source, records.to_arrow_table())
     try:

@@ -11,12 +11,6 @@
   Incremental by scope R1 (int_dose_scopes_matched, macros/dose_chain.sql): a row reads its record only
   (a change of the police returns or the population rebuilds the chain).
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='dose_scope',
-    on_schema_change='fail',
-    pre_hook="{{ delete_dose_scope(ref('int_dose_scopes_matched')) }}",
-) }}
 with
 
 matched as (
@@ -117,7 +111,6 @@ final as (
             when police_result is null then 'open'
             when police_result in ('confirmed', 'corrected') and police_citizen_id is null then 'rejected'
             when police_result = 'not_found' then 'returned'
-            when police_result is null then 'open'
             else 'applied'
         end as worklist_status
     from joined

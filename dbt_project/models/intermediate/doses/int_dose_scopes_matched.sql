@@ -7,30 +7,33 @@
   it computes changes. A record of R1 whose phone others share reads their evidence
   (int_dose_records_matched reads it for the phones of R1), not their rows in the chain.
 -#}
--- depends_on: {{ ref('int_dose_records_unioned') }}
-{% set previous_build = dose_chain_state_relation() if execute else none %}
 with
 
 changed as (
     select dose_record_key from {{ ref('int_dose_scopes_changed') }}
 ),
 
-{% if dose_chain_is_incremental() %}
 records as (
     select dose_record_key, phone from {{ ref('int_dose_records_unioned') }}
 ),
 
+-- R0's rows as int_dose_records_unioned re-derived them
+changed_records as (
+    select dose_record_key, phone, phone_evidence_hash
+    from {{ dose_scope_rows(ref('int_dose_records_unioned'), ref('int_dose_scopes_changed')) }}
+),
+
+previous as (
+    select dose_record_key, phone, phone_evidence_hash from {{ source('previous_build', 'dose_chain_state') }}
+),
+
+{% if dose_chain_is_incremental() %}
 -- the records of R0 whose contribution to a phone's evidence can have changed, with both phones
 evidence_changed as (
     select now.phone as new_phone, previous.phone as old_phone
-    from (
-        -- R0's rows as int_dose_records_unioned re-derived them (macros/dose_chain.sql)
-        select dose_record_key, phone, phone_evidence_hash
-        from {{ dose_scope_rows(ref('int_dose_records_unioned'), ref('int_dose_scopes_changed')) }}
-    ) as now
+    from changed_records as now
     full outer join (
-        select dose_record_key, phone, phone_evidence_hash
-        from {{ previous_build }} semi join changed using (dose_record_key)
+        select * from previous semi join changed using (dose_record_key)
     ) as previous on now.dose_record_key = previous.dose_record_key
     where now.phone_evidence_hash is distinct from previous.phone_evidence_hash
 ),

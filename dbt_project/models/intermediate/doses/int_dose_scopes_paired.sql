@@ -5,13 +5,27 @@
   record (original_key) is one of those. A record outside R2 has the same candidate pairs, with the same
   preferences, and the same kept record as before.
 -#}
--- depends_on: {{ ref('int_dose_records_unioned') }}
--- depends_on: {{ ref('int_dose_records_verified') }}
-{% set previous_build = dose_chain_state_relation() if execute else none %}
 with
 
 matched as (
     select dose_record_key from {{ ref('int_dose_scopes_matched') }}
+),
+
+records as (
+    select * from {{ ref('int_dose_records_unioned') }}
+),
+
+verified as (
+    select * from {{ ref('int_dose_records_verified') }}
+),
+
+-- R1's rows as int_dose_records_verified re-derived them
+matched_verified as (
+    select * from {{ dose_scope_rows(ref('int_dose_records_verified'), ref('int_dose_scopes_matched')) }}
+),
+
+previous as (
+    select * from {{ source('previous_build', 'dose_chain_state') }}
 ),
 
 {% if dose_chain_is_incremental() %}
@@ -19,30 +33,29 @@ matched as (
 -- the 3.2 M-row tables with each other
 touched_keys as (
     select
-        verified.citizen_id as verified_citizen_id,
+        matched_verified.citizen_id as verified_citizen_id,
         null::varchar as id_candidate,
         null::varchar as name_key,
         null::date as date_of_birth
-    -- R1's rows as int_dose_records_verified re-derived them (macros/dose_chain.sql)
-    from {{ dose_scope_rows(ref('int_dose_records_verified'), ref('int_dose_scopes_matched')) }} as verified
+    from matched_verified
     union all
     select null, records.id_candidate, records.name_key, records.date_of_birth
-    from {{ ref('int_dose_records_unioned') }} as records semi join matched using (dose_record_key)
+    from records semi join matched using (dose_record_key)
     union all
     select verified_citizen_id, id_candidate, name_key, date_of_birth
-    from {{ previous_build }} as previous semi join matched using (dose_record_key)
+    from previous semi join matched using (dose_record_key)
 ),
 
 scope as (
     select dose_record_key from matched
     union
-    select verified.dose_record_key from {{ ref('int_dose_records_verified') }} as verified
+    select verified.dose_record_key from verified
     where verified.citizen_id in (select verified_citizen_id from touched_keys)
     union
-    select records.dose_record_key from {{ ref('int_dose_records_unioned') }} as records
+    select records.dose_record_key from records
     where records.id_candidate in (select id_candidate from touched_keys)
     union
-    select records.dose_record_key from {{ ref('int_dose_records_unioned') }} as records
+    select records.dose_record_key from records
     semi join touched_keys
         on records.name_key = touched_keys.name_key and records.date_of_birth = touched_keys.date_of_birth
 ),
@@ -52,7 +65,7 @@ scope as (
 scope_and_followers as (
     select dose_record_key from scope
     union
-    select previous.dose_record_key from {{ previous_build }} as previous
+    select previous.dose_record_key from previous
     where previous.original_key in (select dose_record_key from scope)
 )
 {% else %}

@@ -1,26 +1,25 @@
 {#-
-  R4 of the incremental dose chain (macros/dose_chain.sql), the scope of int_dose_records_sequenced (its
-  screening and sequence) and the per-record marts:
+  R4 of the incremental dose chain (macros/dose_chain.sql), the scope of int_dose_records_screened,
+  int_dose_records_sequenced and the per-record marts:
     X    = R2, the originals of R2's records (new and old: a kept record inherits its copies' signature)
            and the records whose original is in R2;
     core = X and every record credited (int_dose_records_verified) to a citizen of X, old or new (the
            borrowed-identity signals and the dose sequence read all of a citizen's doses);
     R4   = core and the duplicates of core's records (a duplicate of a suspected record is suspected).
-  previous_citizen_id: the citizen the previous build credited the record to (person_vaccination
-  recomputes the old and the new citizens of R4); has_previous_row and previous_commune_code,
-  previous_district_code, previous_vaccinated_on, previous_match_status: whether the previous build had
-  the record and how it counted it (int_dose_counts_aggregated takes those counts back).
+  With each record, its row of the previous build's chain state (previous_*; has_previous_row: the
+  previous build had the record): person_vaccination recomputes the old and the new citizens of R4,
+  int_dose_counts_aggregated takes the old counts back, and int_dose_chain_state keeps the values of the
+  models that did not re-derive the record.
 -#}
--- depends_on: {{ ref('int_dose_records_deduplicated') }}
--- depends_on: {{ ref('int_dose_records_verified') }}
-{% set previous_build = dose_chain_state_relation() if execute else none %}
+{%- set state_columns = ['received_at', 'extracted_at', 'phone', 'phone_evidence_hash', 'id_candidate', 'name_key',
+                         'date_of_birth', 'verified_citizen_id', 'police_return_hash', 'original_key', 'citizen_id',
+                         'commune_code', 'district_code', 'vaccinated_on', 'match_status'] %}
 with
 
 paired as (
     select dose_record_key from {{ ref('int_dose_scopes_paired') }}
 ),
 
-{% if dose_chain_is_incremental() %}
 deduplicated as (
     select
         dose_record_key,
@@ -28,26 +27,27 @@ deduplicated as (
     from {{ ref('int_dose_records_deduplicated') }}
 ),
 
+-- R2's rows as int_dose_records_deduplicated re-derived them
+paired_deduplicated as (
+    select
+        dose_record_key,
+        case when is_duplicate then duplicate_of_source || '/' || duplicate_of_record_id end as original_key
+    from {{ dose_scope_rows(ref('int_dose_records_deduplicated'), ref('int_dose_scopes_paired')) }}
+),
+
 verified as (
     select dose_record_key, citizen_id from {{ ref('int_dose_records_verified') }}
 ),
 
 previous as (
-    select
-        dose_record_key, verified_citizen_id, citizen_id, original_key,
-        commune_code, district_code, vaccinated_on, match_status
-    from {{ previous_build }}
+    select * from {{ source('previous_build', 'dose_chain_state') }}
 ),
 
+{% if dose_chain_is_incremental() %}
 x as (
     select dose_record_key from paired
     union
-    -- R2's rows as int_dose_records_deduplicated re-derived them (macros/dose_chain.sql)
-    select original_key from (
-        select case when is_duplicate then duplicate_of_source || '/' || duplicate_of_record_id end as original_key
-        from {{ dose_scope_rows(ref('int_dose_records_deduplicated'), ref('int_dose_scopes_paired')) }}
-    )
-    where original_key is not null
+    select original_key from paired_deduplicated where original_key is not null
     union
     select previous.original_key from previous semi join paired using (dose_record_key)
     where previous.original_key is not null
@@ -75,30 +75,28 @@ scope as (
     union
     select deduplicated.dose_record_key from deduplicated
     where deduplicated.original_key in (select dose_record_key from core)
-)
+),
 
-select
-    scope.dose_record_key,
-    previous.citizen_id as previous_citizen_id,
-    previous.dose_record_key is not null as has_previous_row,
-    previous.commune_code as previous_commune_code,
-    previous.district_code as previous_district_code,
-    previous.vaccinated_on as previous_vaccinated_on,
-    previous.match_status as previous_match_status
-from scope
-left join previous on scope.dose_record_key = previous.dose_record_key
+final as (
+    select
+        scope.dose_record_key,
+        previous.dose_record_key is not null as has_previous_row,
+        {%- for column in state_columns %}
+        previous.{{ column }} as previous_{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from scope
+    left join previous on scope.dose_record_key = previous.dose_record_key
+)
 {% else %}
-scope as (
-    select dose_record_key from paired
+final as (
+    select
+        dose_record_key,
+        false as has_previous_row,
+        {%- for column in state_columns %}
+        null as previous_{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from paired
 )
-
-select
-    dose_record_key,
-    null::varchar as previous_citizen_id,
-    false as has_previous_row,
-    null::varchar as previous_commune_code,
-    null::varchar as previous_district_code,
-    null::date as previous_vaccinated_on,
-    null::varchar as previous_match_status
-from scope
 {% endif %}
+
+select * from final

@@ -1,14 +1,7 @@
 {#- One row per dose record received (newest version, tombstones excluded): who it is credited to and why.
     A view of int_dose_records_sequenced (its published columns, typed as the contract says): the chain's
-    last model is already incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql), and a
-    second 3.2 M-row copy of it cost a delete + insert of the scope on every incremental build and a full
-    write on full builds. BI tools read the published file (vaxclean.publish), where it is a table. -#}
--- depends_on: {{ ref('int_dose_scopes_sequenced') }}
-{#- Scheduled after complaint_tracking (no model reads this view): dbt starts the ready node of the least
-    graph depth first, so this view and its dozen tests would otherwise run before person_vaccination,
-    commune_worklist and complaint_tracking, which the KPIs wait for; now they fill dbt's second thread
-    while the KPIs build. -#}
--- depends_on: {{ ref('complaint_tracking') }}
+    last model is already incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql); a copy
+    would be rewritten on every build. BI tools read the published file (vaxclean.publish), where it is a table. -#}
 with
 
 sequenced as (

@@ -7,7 +7,7 @@
   open_issue_count: distinct issue codes on the citizen's credited doses, informational codes excluded.
   Incremental by the citizens whose doses scope R4 touches (int_dose_scopes_credited, macros/dose_chain.sql).
 -#}
--- depends_on: {{ ref('int_dose_scopes_credited') }}
+-- depends_on: {{ ref('int_dose_scopes_credited') }} (its declared scope: the strategy replaces those citizens' rows)
 with
 
 -- the reconciled records dose_reconciliation publishes (the same columns; issues counted distinct below),
