@@ -36,7 +36,6 @@ import os
 import re
 import sys
 import time
-import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +61,16 @@ from vaxclean.schemas._common import CHECK_COLUMNS, mask, soft_max_share
 from vaxclean.schemas.marts import MART_MODELS, mart_key
 from vaxclean.schemas.raw import RAW_KEYS, RAW_MODELS
 from vaxclean.schemas.staging import STAGING_KEYS, STAGING_MODELS
+from vaxclean.state import (
+    forget_validated_build,
+    gate_reports_dir,
+    raw_read_cache_dir,
+    raw_validated_files_path,
+    read_build_stamp,
+    read_validated_build,
+    write_atomic,
+    write_validated_build,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +78,6 @@ LAYERS = ("raw", "staging", "marts")
 EXAMPLES_PER_CHECK = 3
 COPY_CHECK = "same_as_gated_marts"  # publish: the copy has the fingerprints of the passed marts gate
 CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", "quarantine_share_per_load", COPY_CHECK)
-RAW_VALIDATED_FILES = "raw_files_validated.json"  # under <warehouse>/gate_reports/
-RAW_READ_CACHE = "raw_read_cache"  # under <warehouse>/gate_reports/: rows of raw files read whole (_read_whole)
-VALIDATED_BUILD = "{layer}_validated.json"  # under <warehouse>/gate_reports/: the build a passed gate validated
 PLATFORM_STAGING = "stg_platform__immunizations"  # re-derived rows: last_extracted_at after the gate's watermark
 # Built-in pandera checks that hold value by value: rows that passed them keep passing whatever rows join them.
 VALUE_CHECKS = frozenset({
@@ -252,18 +258,18 @@ def run_gate(
         layer=layer, run_id=run_id, started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         database=str(warehouse_dir / "raw") if layer == "raw" else str(db_path), checks_version=checks_version(layer),
     )
-    registry = warehouse_dir / "gate_reports" / RAW_VALIDATED_FILES
+    registry = raw_validated_files_path(warehouse_dir)
     validated_files: dict[str, str] = {}
     validated: dict[str, Any] | None = None
     if layer == "raw":
         validated_files = _raw_gate(report, warehouse_dir / "raw", interval_start, interval_end,
                                     _load_validated_files(registry, report.checks_version),
-                                    warehouse_dir / "gate_reports" / RAW_READ_CACHE)
+                                    raw_read_cache_dir(warehouse_dir))
     else:
         models, keys = (STAGING_MODELS, STAGING_KEYS) if layer == "staging" else (MART_MODELS, _mart_keys())
         # the warehouse itself (not a copy being published) after an incremental build: its re-derived rows
         of_warehouse = database is None
-        stamp = _build_stamp(warehouse_dir, layer) if of_warehouse else {}
+        stamp = read_build_stamp(warehouse_dir, layer) if of_warehouse else {}
         with _connect(db_path) as con:
             scope = gate_scope(layer, warehouse_dir, stamp, report.checks_version) if of_warehouse else None
             if scope and layer == "marts":
@@ -277,16 +283,15 @@ def run_gate(
                                     scope.kept.get("dose_reconciliation") if scope else None)
             validated = _validated_state(layer, con, stamp, report.checks_version) if of_warehouse else None
     report.timings["total_s"] = round(time.perf_counter() - started, 3)
-    target_dir = Path(report_dir) if report_dir else warehouse_dir / "gate_reports" / safe_name(run_id)
+    target_dir = Path(report_dir) if report_dir else gate_reports_dir(warehouse_dir) / safe_name(run_id)
     write_report(report, target_dir, report_name or layer)
     if layer == "raw" and report.passed:
         _save_validated_files(registry, report.checks_version, validated_files)
     if validated is not None:  # the next incremental build's gate reads only what it re-derives
-        path = warehouse_dir / "gate_reports" / VALIDATED_BUILD.format(layer=layer)
         if report.passed:
-            _write_atomic(path, json.dumps(validated | {"run_id": run_id}, indent=1, default=str))
+            write_validated_build(warehouse_dir, layer, validated | {"run_id": run_id})
         else:
-            path.unlink(missing_ok=True)
+            forget_validated_build(warehouse_dir, layer)
     logger.info("%s", report.summary())
     if raise_on_failure and not report.passed:
         raise GateFailed(report)
@@ -360,27 +365,12 @@ def scoped_mart_rows(catalog: str | None = None) -> dict[str, str]:
     return {mart: f"{key} in ({keys})" for mart, (key, keys) in scoped_mart_keys(catalog).items()}
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _build_stamp(warehouse_dir: Path, layer: str) -> dict[str, Any]:
-    """The layer's last successful build stamp (vaxclean.build.read_build_stamp: light, no dbt)."""
-    from vaxclean.build import read_build_stamp
-
-    return read_build_stamp(warehouse_dir, layer)
-
-
 def gate_scope(layer: str, warehouse_dir: Path, stamp: dict[str, Any], version: str) -> GateScope | None:
     """The rows to validate when the layer's last build (its `stamp`) was incremental and started from the very
     tables the layer's last passed gate validated under the same checks (build ids); else None (validate
     everything). The rows outside the scope are then unchanged: an incremental build deletes and inserts
     only its scope's rows (the dose chain's scopes, the changed platform records)."""
-    validated = _read_json(warehouse_dir / "gate_reports" / VALIDATED_BUILD.format(layer=layer))
+    validated = read_validated_build(warehouse_dir, layer)
     previous = stamp.get("previous_build_id")
     if (stamp.get("full_refresh", True) or not previous or validated.get("build_id") != previous
             or validated.get("checks_version") != version):
@@ -441,18 +431,8 @@ def write_report(report: GateReport, target_dir: Path, name: str) -> None:
     target_dir.mkdir(parents=True, exist_ok=True)
     json_path = target_dir / f"{safe_name(name)}.json"
     report.report_path = str(json_path)
-    _write_atomic(json_path, json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
-    _write_atomic(json_path.with_suffix(".txt"), report.summary() + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(json_path, json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    write_atomic(json_path.with_suffix(".txt"), report.summary() + "\n")
 
 
 def _safe_error(exc: BaseException) -> str:
@@ -797,7 +777,7 @@ def _load_validated_files(registry: Path, version: str) -> dict[str, str]:
 
 def _save_validated_files(registry: Path, version: str, files: dict[str, str]) -> None:
     registry.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(registry, json.dumps({"checks_version": version, "files": dict(sorted(files.items()))}, indent=0))
+    write_atomic(registry, json.dumps({"checks_version": version, "files": dict(sorted(files.items()))}, indent=0))
 
 
 def _q(name: str) -> str:

@@ -252,7 +252,7 @@ def test_marts_gate_records_table_fingerprints(tmp_path: Path) -> None:
 
 def _stamp(wh: Path, layer: str, build_id: str, previous: str | None = None, excluded: tuple[str, ...] = ()) -> None:
     """What vaxclean.build.build_layer records after a successful build of a layer."""
-    from vaxclean.build import build_stamp_path
+    from vaxclean.state import build_stamp_path
 
     path = build_stamp_path(wh, layer)
     path.parent.mkdir(parents=True, exist_ok=True)
