@@ -7,7 +7,6 @@ a time), each followed by its pandera gate; publishing happens only after every 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 import uuid
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vaxclean.config import settings
+from vaxclean.state import build_stamp_path, read_build_stamp, write_build_stamp
 
 log = logging.getLogger(__name__)
 
@@ -104,24 +104,6 @@ MARTS_INPUTS: dict[str, tuple[str, ...]] = {
     "int_complaints_unioned": ("feedback_tickets", "hotline_calls"),
     "int_complaints_linked": ("feedback_tickets", "hotline_calls", "population"),
 }
-
-
-def build_stamp_path(warehouse_dir: Path, layer: str) -> Path:
-    """Where a layer's last successful dbt build recorded what it built from (`build_layer`)."""
-    return Path(warehouse_dir) / "dbt" / f"{layer}_inputs.json"
-
-
-def read_build_stamp(warehouse_dir: Path, layer: str) -> dict:
-    """The stamp of the layer's last successful build ({} when there is none: the next build is full).
-
-    Keys: code and inputs (fingerprints), run_id, build_id (unique per build), previous_build_id (the
-    build whose tables an incremental build started from; null after a full refresh), full_refresh,
-    excluded (staging models not rebuilt).
-    """
-    try:
-        return json.loads(build_stamp_path(warehouse_dir, layer).read_text())
-    except (FileNotFoundError, ValueError):
-        return {}
 
 
 def code_fingerprint(dbt_project_dir: Path, layer: str = "staging") -> str:
@@ -254,15 +236,14 @@ def build_layer(layer: str, run_id: str) -> dict:
     for path in (_warehouse_dir() / "warehouse.duckdb", _warehouse_dir() / "warehouse.duckdb.wal"):
         if path.exists():
             protect(path, restricted=True, group=restricted_group())
-    stamp_path.parent.mkdir(parents=True, exist_ok=True)
     # the gates read the build ids: a build that started from the tables a passed gate validated needs
     # only the rows it re-derived validated (vaxclean.gates)
-    stamp_path.write_text(json.dumps({
+    write_build_stamp(_warehouse_dir(), layer, {
         "code": code, "inputs": inputs, "run_id": run_id, "build_id": uuid.uuid4().hex,
         "previous_build_id": None if full_refresh else stamp.get("build_id"),
         "full_refresh": full_refresh, "excluded": excluded,
         # the models built by dose-chain scope, as the manifest declares them (gates and publisher read them)
-        "scoped_models": result.pop("scoped_models", {})}, indent=1))
+        "scoped_models": result.pop("scoped_models", {})})
     result["full_refresh"] = full_refresh
     result["excluded"] = excluded
     result["seconds"] = round(time.monotonic() - started, 3)

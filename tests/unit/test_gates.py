@@ -199,7 +199,7 @@ def test_a_replaced_raw_file_is_validated_again_and_stays_unvalidated_while_it_f
 def test_raw_files_are_validated_again_when_the_checks_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wh = _raw_lake(tmp_path, quarantined=0)
     run_gate("raw", warehouse_dir=wh, run_id="r1")
-    monkeypatch.setattr("vaxclean.gates.checks_version", lambda layer: "other checks")
+    monkeypatch.setattr("vaxclean.gates.run.checks_version", lambda layer: "other checks")  # what run_gate calls
     assert _table_result(run_gate("raw", warehouse_dir=wh, run_id="r2"), "site_batch_rows").rows == 3
 
 
@@ -252,7 +252,7 @@ def test_marts_gate_records_table_fingerprints(tmp_path: Path) -> None:
 
 def _stamp(wh: Path, layer: str, build_id: str, previous: str | None = None, excluded: tuple[str, ...] = ()) -> None:
     """What vaxclean.build.build_layer records after a successful build of a layer."""
-    from vaxclean.build import build_stamp_path
+    from vaxclean.state import build_stamp_path
 
     path = build_stamp_path(wh, layer)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,7 @@ from vaxclean.publish.duckdb_files import export_parquet
 from vaxclean.publish.duckdb_files import quote as _quote
 from vaxclean.publish.duckdb_files import sql_path as _sql_path
 from vaxclean.raw.layout import safe_name
+from vaxclean.state import gate_reports_dir
 from vaxclean.transform.storage import COMPACT_DELETED_SHARE, deleted_share
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def _remove(path: Path) -> None:
 
 def _gated_fingerprints(warehouse_dir: Path, run_id: str) -> tuple[Path, dict[str, str]] | None:
     """The table fingerprints of this run's marts gate report if it passed under the current checks."""
-    path = warehouse_dir / "gate_reports" / safe_name(run_id) / "marts.json"
+    path = gate_reports_dir(warehouse_dir) / safe_name(run_id) / "marts.json"
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
@@ -319,7 +320,7 @@ def _record_verified_copy(warehouse_dir: Path, run_id: str, db: Path, verified: 
     report.checks.append(CheckResult(
         "marts", COPY_CHECK, "hard", "pass", 0, rows,
         detail=f"{len(verified)} tables with the fingerprints recorded by {gate_report}"))
-    write_report(report, warehouse_dir / "gate_reports" / safe_name(run_id), PUBLISHED_REPORT)
+    write_report(report, gate_reports_dir(warehouse_dir) / safe_name(run_id), PUBLISHED_REPORT)
     return report
 
 
