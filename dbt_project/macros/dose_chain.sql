@@ -25,7 +25,8 @@
   dose_record_key). The strategy deletes the scope's rows, inserts what the select computed for the scope
   and keeps those rows in <intermediate>.<model>__rederived: the next models of the same scope, the data
   tests, the gates and the publisher read that small table instead of filtering millions of rows. A view
-  that is a row-for-row projection of a scoped model declares `meta: {dose_scope_projection_of: <model>}`.
+  that is a row-for-row projection of a scoped model declares `meta: {dose_scope_projection_of: <model>,
+  dose_scope_key: <SQL of a row's key in the view>}`.
   The kept rows are this run's: every dbt run starts by dropping them (on-run-start).
 -#}
 
@@ -99,7 +100,8 @@
         {%- elif meta.get('dose_scope_projection_of') -%}
             {%- set of = meta['dose_scope_projection_of'] -%}
             {%- for upstream in graph.nodes.values() if upstream.resource_type == 'model' and upstream.name == of -%}
-                {{ return(dict(upstream.config.meta['dose_scope'], projection_of=upstream.alias)) }}
+                {{ return(dict(upstream.config.meta['dose_scope'], projection_of=upstream.alias,
+                               key=meta.get('dose_scope_key', 'dose_record_key'))) }}
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}

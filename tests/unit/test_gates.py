@@ -250,6 +250,22 @@ def test_marts_gate_records_table_fingerprints(tmp_path: Path) -> None:
     assert saved["fingerprints"] == report.fingerprints and saved["checks_version"] == report.checks_version
 
 
+# The scoped marts as the manifest declares them (vaxclean.transform.dbt.scoped_models; the e2e incremental
+# test checks the real build's list against the dbt project).
+_RECORDS = {"key": "source || '/' || source_record_id", "scope": "intermediate.int_dose_scopes_sequenced",
+            "scope_key": "dose_record_key"}
+SCOPED_MODELS = {
+    "dose_reconciliation": _RECORDS | {"relation": "marts.dose_reconciliation",
+                                       "kept": "intermediate.int_dose_records_sequenced__rederived",
+                                       "projection_of": "intermediate.int_dose_records_sequenced"},
+    "commune_worklist": _RECORDS | {"relation": "marts.commune_worklist",
+                                    "kept": "intermediate.commune_worklist__rederived"},
+    "person_vaccination": {"relation": "marts.person_vaccination", "key": "citizen_id",
+                           "scope": "intermediate.int_dose_scopes_credited", "scope_key": "citizen_id",
+                           "kept": "intermediate.person_vaccination__rederived"},
+}
+
+
 def _stamp(wh: Path, layer: str, build_id: str, previous: str | None = None, excluded: tuple[str, ...] = ()) -> None:
     """What vaxclean.build.build_layer records after a successful build of a layer."""
     from vaxclean.state import build_stamp_path
@@ -257,7 +273,8 @@ def _stamp(wh: Path, layer: str, build_id: str, previous: str | None = None, exc
     path = build_stamp_path(wh, layer)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"build_id": build_id, "previous_build_id": previous,
-                                "full_refresh": previous is None, "excluded": list(excluded)}))
+                                "full_refresh": previous is None, "excluded": list(excluded),
+                                "scoped_models": SCOPED_MODELS if layer == "marts" else {}}))
 
 
 def _dose_scope(wh: Path, records: list[tuple[str, str]], citizens: list[str]) -> None:
@@ -317,8 +334,9 @@ def test_marts_gate_after_an_incremental_build_reads_the_rows_it_rederived(tmp_p
 
 
 def test_marts_gate_reads_the_rederived_rows_where_the_build_kept_them(tmp_path: Path) -> None:
-    """After an incremental build, dose_reconciliation's scope rows come from
-    intermediate.dose_reconciliation__rederived (dbt's keep_view_rederived_rows), not from the mart again."""
+    """After an incremental build, dose_reconciliation's scope rows come from the rows the chain's last model
+    kept (intermediate.int_dose_records_sequenced__rederived: the mart is a projection of it), not from the
+    mart again."""
     import duckdb
 
     wh = _warehouse(tmp_path)
@@ -335,7 +353,7 @@ def test_marts_gate_reads_the_rederived_rows_where_the_build_kept_them(tmp_path:
     kept = _break_credited(doses, first).filter(in_scope)
     with duckdb.connect(str(wh / "warehouse.duckdb")) as con:
         con.register("kept", kept.to_arrow())
-        con.execute("create table intermediate.dose_reconciliation__rederived as select * from kept")
+        con.execute("create table intermediate.int_dose_records_sequenced__rederived as select * from kept")
     _stamp(wh, "marts", "b2", previous="b1")
     report = run_gate("marts", warehouse_dir=wh, run_id="r2", raise_on_failure=False)
     assert "read where the build kept them: dose_reconciliation" in report.scope

@@ -97,7 +97,7 @@ def _tables_gate(report: GateReport, warehouse_dir: Path, db_path: Path, *, of_w
         scope = gate_scope(layer, warehouse_dir, stamp, report.checks_version) if of_warehouse else None
         if scope and layer == "marts":
             catalog = con.execute("select current_database()").fetchall()[0][0]
-            scope = replace(scope, kept=kept_rederived_rows(con, catalog))
+            scope = replace(scope, kept=kept_rederived_rows(con, catalog, stamp))
         report.scope = scope.describe() if scope else ""
         schema_gate(report, con, layer, models, keys, fingerprint=layer == "marts", scope=scope)
         if layer == "marts" and check_conservation:

@@ -45,34 +45,49 @@ class GateScope:
         return f"{'; '.join(parts) or 'whole tables'}; the rest passed the gate of build {self.since_build}"
 
 
-def kept_rederived_rows(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
-    """{mart: relation} of the scoped marts whose re-derived rows the last incremental dbt build kept in
-    intermediate.<mart>__rederived (dbt_project/macros/dose_chain.sql: get_incremental_dose_scope_sql,
-    keep_view_rederived_rows; the rows scoped_mart_rows selects), in the warehouse attached as `catalog`."""
+def scoped_marts(stamp: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The marts the layer's last build built by dose-chain scope, as their YAML declares it (the build
+    stamp's `scoped_models`, from dbt's manifest: vaxclean.transform.dbt.scoped_models)."""
+    return {name: declared for name, declared in stamp.get("scoped_models", {}).items()
+            if declared["relation"].split(".")[0] == "marts"}
+
+
+def kept_rederived_rows(con: duckdb.DuckDBPyConnection, catalog: str, stamp: dict[str, Any]) -> dict[str, str]:
+    """{mart: relation or select} of the scoped marts whose re-derived rows the last incremental dbt build kept
+    (intermediate.<model>__rederived, dbt_project/macros/dose_chain.sql; the rows scoped_mart_rows selects),
+    in the warehouse attached as `catalog`. A projection view's rows: its model's kept rows as the view's
+    columns and types."""
+    db = quote(catalog)
     present = {r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = 'intermediate' "
         "and suffix(table_name, '__rederived')", [catalog]).fetchall()}
-    return {mart: f"{quote(catalog)}.intermediate.{quote(mart + '__rederived')}" for mart in scoped_mart_rows()
-            if f"{mart}__rederived" in present}
+    kept = {}
+    for mart, declared in scoped_marts(stamp).items():
+        schema, table = declared["kept"].split(".")
+        if table not in present:
+            continue
+        relation = f"{db}.{quote(schema)}.{quote(table)}"
+        if "projection_of" in declared:
+            view_schema, view = declared["relation"].split(".")
+            columns = con.execute(
+                "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
+                "and table_name = ? order by column_index", [catalog, view_schema, view]).fetchall()
+            relation = f"(select {', '.join(f'cast({quote(c)} as {t}) as {quote(c)}' for c, t in columns)} from {relation})"
+        kept[mart] = relation
+    return kept
 
 
-def scoped_mart_keys(catalog: str | None = None) -> dict[str, tuple[str, str]]:
-    """The marts the dose chain builds by scope (dbt_project/macros/dose_chain.sql), each with its key
-    expression and the select of the keys its last build re-derived; `catalog`: the warehouse's name where
-    it is attached."""
+def scoped_mart_keys(stamp: dict[str, Any], catalog: str | None = None) -> dict[str, tuple[str, str]]:
+    """The scoped marts (`scoped_marts`), each with its key expression and the select of the keys its last
+    build re-derived; `catalog`: the warehouse's name where it is attached."""
     db = f"{quote(catalog)}." if catalog else ""
-    records = ("source || '/' || source_record_id",
-               f"select dose_record_key from {db}intermediate.int_dose_scopes_sequenced")
-    return {
-        "dose_reconciliation": records,
-        "commune_worklist": records,
-        "person_vaccination": ("citizen_id", f"select citizen_id from {db}intermediate.int_dose_scopes_credited"),
-    }
+    return {mart: (declared["key"], f"select {declared['scope_key']} from {db}{declared['scope']}")
+            for mart, declared in scoped_marts(stamp).items()}
 
 
-def scoped_mart_rows(catalog: str | None = None) -> dict[str, str]:
+def scoped_mart_rows(stamp: dict[str, Any], catalog: str | None = None) -> dict[str, str]:
     """scoped_mart_keys as the condition selecting the rows each scoped mart's last build re-derived."""
-    return {mart: f"{key} in ({keys})" for mart, (key, keys) in scoped_mart_keys(catalog).items()}
+    return {mart: f"{key} in ({keys})" for mart, (key, keys) in scoped_mart_keys(stamp, catalog).items()}
 
 
 def gate_scope(layer: str, warehouse_dir: Path, stamp: dict[str, Any], version: str) -> GateScope | None:
@@ -86,7 +101,7 @@ def gate_scope(layer: str, warehouse_dir: Path, stamp: dict[str, Any], version: 
             or validated.get("checks_version") != version):
         return None
     if layer == "marts":
-        return GateScope(previous, scoped_mart_rows())
+        return GateScope(previous, scoped_mart_rows(stamp))
     watermark = validated.get("watermarks", {}).get(PLATFORM_STAGING)
     if watermark is None:
         return None

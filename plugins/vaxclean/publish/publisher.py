@@ -14,8 +14,9 @@ that gate validated and is not validated a second time. Otherwise the copy must 
 tables it was copied from (else publishing fails: the copy is corrupt) and is validated with the mart
 gate, as a whole.
 
-After an incremental build (int_dose_builds_planned) the next file starts as a copy of the published
-one: the marts the dose chain builds by scope get only the build's scope replaced, the others are
+After an incremental build (the marts build stamp, vaxclean.state) the next file starts as a copy of the
+published one: the marts the dose chain builds by scope (as the stamp declares them) get only the build's
+scope replaced, the others are
 copied whole, and the result must have the gate's fingerprints in every table, else (the published
 file was not the previous build's marts) everything is copied as above. The BI file is then patched
 the same way from the previous version's.
@@ -55,7 +56,7 @@ from vaxclean.publish.duckdb_files import export_parquet
 from vaxclean.publish.duckdb_files import quote as _quote
 from vaxclean.publish.duckdb_files import sql_path as _sql_path
 from vaxclean.raw.layout import safe_name
-from vaxclean.state import gate_reports_dir
+from vaxclean.state import gate_reports_dir, read_build_stamp
 from vaxclean.transform.storage import COMPACT_DELETED_SHARE, deleted_share
 
 logger = logging.getLogger(__name__)
@@ -108,8 +109,9 @@ def _publish(warehouse_dir: Path, published_dir: Path, run_id: str, run_info: Ma
         with private_umask():  # nothing in the version is readable by others before it is protected
             t0 = time.perf_counter()
             gated = _gated_fingerprints(warehouse_dir, run_id)
+            stamp = read_build_stamp(warehouse_dir, "marts")
             mart_rows, verified, patched = _build(tmp, warehouse_db, _readable_previous(target), run_id, run_info,
-                                                  gated)
+                                                  gated, stamp)
             timings["build_s"] = _since(t0)
             t0 = time.perf_counter()
             if verified and gated:  # the copy is what the marts gate validated: record that, do not validate again
@@ -124,7 +126,7 @@ def _publish(warehouse_dir: Path, published_dir: Path, run_id: str, run_info: Ma
             cfg = settings()
             layer = bi.build_bi(version / bi.BI_DB, restricted_db=tmp, warehouse_db=warehouse_db, secret=secret,
                                 previous_bi=previous_bi if patched and previous_bi.exists() else None,
-                                scopes=scoped_mart_keys("wh") if patched else None,
+                                scopes=scoped_mart_keys(stamp, "wh") if patched else None,
                                 threads=cfg.duckdb_threads, memory_limit=cfg.duckdb_memory_limit)
             timings["bi_s"] = layer["timings"]["bi_s"]
             t0 = time.perf_counter()
@@ -193,18 +195,20 @@ def _gated_fingerprints(warehouse_dir: Path, run_id: str) -> tuple[Path, dict[st
 
 
 def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, run_info: Mapping[str, Any],
-           gated: tuple[Path, dict[str, str]] | None) -> tuple[dict[str, int], dict[str, str], bool]:
+           gated: tuple[Path, dict[str, str]] | None, stamp: Mapping[str, Any]
+           ) -> tuple[dict[str, int], dict[str, str], bool]:
     """Write the new file: the warehouse marts, and ops.run_log (previous rows + this run).
 
     Returns the rows per mart, when the copy has the fingerprints of the passed marts gate (`gated`)
     those fingerprints (else {}: the copy must then be validated), and whether the previous file was
-    patched (an incremental build) rather than every mart copied. Raises CopyMismatch when the copy
+    patched (an incremental build, its `stamp`) rather than every mart copied. Raises CopyMismatch when the copy
     differs from the warehouse tables.
     """
     if not warehouse_db.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse_db}")
-    if previous is not None and gated and _is_incremental_build(warehouse_db) and not _needs_compaction(previous):
-        patched = _patch(tmp, warehouse_db, previous, run_id, run_info, gated[1])
+    incremental = not stamp.get("full_refresh", True)
+    if previous is not None and gated and incremental and not _needs_compaction(previous):
+        patched = _patch(tmp, warehouse_db, previous, run_id, run_info, gated[1], stamp)
         if patched is not None:
             return (*patched, True)
         _remove(tmp)  # the previous file was not the previous build's: copy everything
@@ -228,22 +232,6 @@ def _build(tmp: Path, warehouse_db: Path, previous: Path | None, run_id: str, ru
     return mart_rows, verified, False
 
 
-# Marts the dose chain builds by scope (dbt_project/macros/dose_chain.sql): the rows to replace in the
-# previously published file after an incremental build; every other mart is copied whole.
-SCOPED_MARTS = scoped_mart_rows("wh")
-
-
-def _is_incremental_build(warehouse_db: Path) -> bool:
-    """Whether the warehouse's last dbt build of the dose chain was incremental (int_dose_builds_planned)."""
-    with duckdb.connect(str(warehouse_db), read_only=True) as con:
-        try:
-            return bool(con.execute(
-                "select coalesce(bool_or(is_incremental), false) from intermediate.int_dose_builds_planned"
-            ).fetchall()[0][0])
-        except duckdb.CatalogException:
-            return False
-
-
 def _needs_compaction(published: Path) -> bool:
     """Whether the published file holds COMPACT_DELETED_SHARE deleted rows: every mart is copied then, not
     patched (vaxclean.transform.storage)."""
@@ -256,7 +244,7 @@ def _needs_compaction(published: Path) -> bool:
 
 
 def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info: Mapping[str, Any],
-           gated: Mapping[str, str]) -> tuple[dict[str, int], dict[str, str]] | None:
+           gated: Mapping[str, str], stamp: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, str]] | None:
     """After an incremental build: the previously published file with the build's scope replaced in the
     scoped marts and the other marts copied whole. Returns what `_build` returns when every table then has
     the fingerprint the marts gate recorded, else None (the previous file was not the previous build's
@@ -271,8 +259,9 @@ def _patch(tmp: Path, warehouse_db: Path, previous: Path, run_id: str, run_info:
         ).fetchall()}
         for stale in published - set(tables):
             con.execute(f'drop table {db}.marts."{stale}"')
-        kept = kept_rederived_rows(con, "wh")
-        mart_rows = {table: _copy_mart(con, db, table, SCOPED_MARTS.get(table) if table in published else None,
+        kept = kept_rederived_rows(con, "wh", dict(stamp))
+        scoped = scoped_mart_rows(dict(stamp), "wh")
+        mart_rows = {table: _copy_mart(con, db, table, scoped.get(table) if table in published else None,
                                        kept.get(table)) for table in tables}
         copied = {table: table_fingerprint(con, catalog, "marts", table) for table in mart_rows}
         if any(gated.get(t) != f for t, f in copied.items()):

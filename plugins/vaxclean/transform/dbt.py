@@ -132,7 +132,7 @@ def scoped_models(result: Any) -> dict[str, dict[str, str]]:
             continue
         declared[name] = {
             "relation": relation(node),
-            "key": scope.get("key", "dose_record_key"),
+            "key": meta.get("dose_scope_key", "dose_record_key") if of else scope.get("key", "dose_record_key"),
             "scope": relation(nodes[scope["scope"]]),
             "scope_key": scope.get("scope_key", "dose_record_key"),
             "kept": f"intermediate.{source.alias}__rederived",
