@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from vaxclean.config import settings
 from vaxclean.state import build_stamp_path, read_build_stamp, write_build_stamp
@@ -78,32 +79,31 @@ CODE_INPUTS: dict[str, tuple[str, ...]] = {
     "marts": ("dbt_project.yml", "macros", "models", "seeds", "../plugins/vaxclean/linkage"),
 }
 
-# Staging models per raw table (the lake's folders): a model whose raw tables did not change since the
-# last successful staging build is not rebuilt (its table, tests and gate results stand).
-STAGING_INPUTS: dict[str, tuple[str, ...]] = {
-    "stg_site_batches__batch_rows": ("site_batch_rows",),
-    "stg_population__citizen_snapshots": ("population",),
-    "stg_population__citizens": ("population",),
-    "stg_police_returns__verification_rows": ("police_returns",),
-    "stg_police_returns__verifications": ("police_returns",),
-    "stg_hotline__calls": ("hotline_calls",),
-    "stg_feedback__tickets": ("feedback_tickets",),
-    "stg_intake__files": ("file_registry",),
-    "stg_intake__quarantined_rows": ("quarantine",),
-}
+def layer_inputs(manifest: Any, layer: str) -> dict[str, tuple[str, ...]]:
+    """The models of a layer that a build may skip, each with the raw tables (lake folders) it reads, from
+    dbt's lineage: a model whose raw tables did not change since the layer's last successful build is not
+    rebuilt (its table, tests and gate results stand). Staging: every table model (the incremental
+    platform model finds its own changes). Marts: the models whose YAML says `rebuilt_only_with_its_sources`
+    (the complaint linkage, the population's Splink features)."""
+    from vaxclean.transform.dbt import raw_lineage
 
-# Raw tables whose change the dose chain's scopes do not follow (every match can change): the marts layer
-# is rebuilt in full.
-CHAIN_FULL_REFRESH_INPUTS = ("population",)
+    skippable = {}
+    for uid, node in manifest.nodes.items():
+        if node.resource_type != "model":
+            continue
+        in_staging = node.original_file_path.startswith("models/staging/")
+        if layer == "staging" and in_staging and node.config.materialized == "table" or (
+                layer == "marts" and not in_staging and (node.config.meta or {}).get("rebuilt_only_with_its_sources")):
+            skippable[node.name] = tuple(sorted(raw_lineage(manifest, uid)))
+    return dict(sorted(skippable.items()))
 
-# Intermediate table models that read only these raw tables' staging (and seeds, which are code): not
-# rebuilt when those did not change since the last successful marts build (their tables and tests stand).
-# The population ones matter on incremental builds only (a new population refreshes the marts layer).
-MARTS_INPUTS: dict[str, tuple[str, ...]] = {
-    "int_population_linkage_features": ("population",),
-    "int_complaints_unioned": ("feedback_tickets", "hotline_calls"),
-    "int_complaints_linked": ("feedback_tickets", "hotline_calls", "population"),
-}
+
+def full_build_inputs(manifest: Any) -> tuple[str, ...]:
+    """Raw tables whose change the dose chain's scopes do not follow (every match can change): the marts
+    layer is rebuilt in full. Declared on the source (`full_build_when_changed`: the population)."""
+    return tuple(sorted(source.identifier for source in manifest.sources.values()
+                        if (source.meta or {}).get("full_build_when_changed")
+                        or (source.config.meta or {}).get("full_build_when_changed")))
 
 
 def code_fingerprint(dbt_project_dir: Path, layer: str = "staging") -> str:
@@ -167,9 +167,11 @@ def _deleted_share(layer: str, warehouse_db: Path) -> float:
         return deleted_share(con, catalog, LAYER_SCHEMAS[layer])
 
 
-def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_db: Path) -> tuple[bool, list[str]]:
-    """(full refresh?, models to exclude) for a layer, from what changed since its last successful build.
-    A layer whose tables hold COMPACT_DELETED_SHARE deleted rows is rewritten too (compaction)."""
+def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_db: Path,
+          skippable: dict[str, tuple[str, ...]], full_build: tuple[str, ...]) -> tuple[bool, list[str]]:
+    """(full refresh?, models to exclude) for a layer, from what changed since its last successful build:
+    `skippable` (layer_inputs) and `full_build` (full_build_inputs) come from dbt's manifest. A layer whose
+    tables hold COMPACT_DELETED_SHARE deleted rows is rewritten too (compaction)."""
     from vaxclean.transform.storage import COMPACT_DELETED_SHARE
 
     if stamp.get("code") != code:
@@ -180,15 +182,13 @@ def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_
                  100 * share)
         return True, []
     previous = stamp.get("inputs", {})
+    unchanged = [model for model, tables in skippable.items() if all(previous.get(t) == inputs[t] for t in tables)]
     if layer == "staging":
-        unchanged = [model for model, tables in STAGING_INPUTS.items()
-                     if all(previous.get(t) == inputs[t] for t in tables)]
         # seeds are code (their fingerprint is in `code`): reloaded only with it
         return False, ["resource_type:seed", *unchanged]
-    changed = [t for t in CHAIN_FULL_REFRESH_INPUTS if previous.get(t) != inputs[t]]
-    if changed or not _dose_chain_state_exists(warehouse_db):
+    if any(previous.get(t) != inputs[t] for t in full_build) or not _dose_chain_state_exists(warehouse_db):
         return True, []
-    return False, [model for model, tables in MARTS_INPUTS.items() if all(previous.get(t) == inputs[t] for t in tables)]
+    return False, unchanged
 
 
 def build_layer(layer: str, run_id: str) -> dict:
@@ -196,14 +196,15 @@ def build_layer(layer: str, run_id: str) -> dict:
 
     Staging: a model whose raw tables did not change since the last successful staging build is skipped
     (the platform model is incremental itself). Marts: the dose chain is incremental by scope
-    (dbt_project/macros/dose_chain.sql) unless the population changed; the complaint linkage
-    (MARTS_INPUTS) is skipped when its sources did not change. Either layer
+    (dbt_project/macros/dose_chain.sql, docs/architecture.md) unless a source declared
+    `full_build_when_changed` (the population) changed; the models declared `rebuilt_only_with_its_sources`
+    are skipped when their raw tables did not change (layer_inputs: both from dbt's lineage). Either layer
     is fully refreshed when the code that computes its rows changed (dbt models, macros, seeds, the
     linkage model) or after a failed build (the stamp is written on success only).
     """
     from vaxclean.config import DBT_PROJECT_DIR
     from vaxclean.raw.layout import init_raw
-    from vaxclean.transform.dbt import run_dbt
+    from vaxclean.transform.dbt import parse_manifest, run_dbt
 
     raw_dir = settings().raw_dir
     init_raw(raw_dir)
@@ -211,10 +212,15 @@ def build_layer(layer: str, run_id: str) -> dict:
     stamp_path = build_stamp_path(_warehouse_dir(), layer)
     stamp = read_build_stamp(_warehouse_dir(), layer)
     code = code_fingerprint(DBT_PROJECT_DIR, layer)
-    watched = ([t for tables in STAGING_INPUTS.values() for t in tables] if layer == "staging"
-               else [*CHAIN_FULL_REFRESH_INPUTS, *(t for tables in MARTS_INPUTS.values() for t in tables)])
-    inputs = raw_fingerprints(raw_dir, watched)
-    full_refresh, excluded = _plan(layer, stamp, code, inputs, _warehouse_dir() / "warehouse.duckdb")
+    # what the layer reads, from dbt's lineage: parsed with an incremental build's vars (the usual case),
+    # and reused by that build; a full build lets dbt parse again with its own
+    incremental_vars = {"build": {"incremental": True}}
+    manifest = parse_manifest(warehouse_dir=_warehouse_dir(), vars=incremental_vars)
+    skippable = layer_inputs(manifest, layer)
+    full_build = full_build_inputs(manifest) if layer == "marts" else ()
+    inputs = raw_fingerprints(raw_dir, [*full_build, *(t for tables in skippable.values() for t in tables)])
+    full_refresh, excluded = _plan(layer, stamp, code, inputs, _warehouse_dir() / "warehouse.duckdb",
+                                   skippable, full_build)
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
     args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious",
             # dbt unit tests check the models' logic on fixed inputs, not the data: they run in CI
@@ -232,7 +238,8 @@ def build_layer(layer: str, run_id: str) -> dict:
     # a build, so that dbt's partial parse (vars are part of it) holds from one run to the next
     build_vars = {"build": {"incremental": not full_refresh}}
     with private_umask():  # the warehouse holds every personal value: owner and group only
-        result = run_dbt(args, warehouse_dir=_warehouse_dir(), vars=build_vars)
+        result = run_dbt(args, warehouse_dir=_warehouse_dir(), vars=build_vars,
+                         manifest=manifest if build_vars == incremental_vars else None)
     for path in (_warehouse_dir() / "warehouse.duckdb", _warehouse_dir() / "warehouse.duckdb.wal"):
         if path.exists():
             protect(path, restricted=True, group=restricted_group())

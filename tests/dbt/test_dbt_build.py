@@ -222,3 +222,23 @@ def test_not_null_columns_names_each_column_with_nulls(built_warehouse: dict[str
         "where ticket_id = (select min(ticket_id) from marts.complaint_tracking)",
     ], "complaint_tracking,test_name:not_null_columns", "not_null_columns_complaint_tracking")
     assert "Got 2 results" in message
+
+
+def test_what_a_build_may_skip_comes_from_dbt_lineage(tmp_path: Path) -> None:
+    """vaxclean.build decides which models a build may skip, and which raw tables make the dose chain's build
+    full, from the manifest: a model's raw tables are those its lineage reaches."""
+    from vaxclean.build import full_build_inputs, layer_inputs
+    from vaxclean.transform.dbt import parse_manifest
+
+    manifest = parse_manifest(warehouse_dir=tmp_path)
+    assert full_build_inputs(manifest) == ("population",)
+    staging = layer_inputs(manifest, "staging")
+    assert staging["stg_site_batches__batch_rows"] == ("site_batch_rows",)
+    assert staging["stg_police_returns__verifications"] == ("police_returns",)
+    assert "stg_platform__immunizations" not in staging  # incremental: finds its own changes
+    assert len(staging) == 9 and all(staging.values())
+    assert layer_inputs(manifest, "marts") == {
+        "int_complaints_linked": ("feedback_tickets", "hotline_calls", "population"),
+        "int_complaints_unioned": ("feedback_tickets", "hotline_calls"),
+        "int_population_linkage_features": ("population",),
+    }

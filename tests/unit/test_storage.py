@@ -31,8 +31,9 @@ def test_deleted_rows_count_until_their_row_groups_are_rewritten(tmp_path: Path)
 @pytest.mark.parametrize("share", [0.0, COMPACT_DELETED_SHARE])
 def test_a_layer_holding_many_deleted_rows_is_rebuilt_in_full(monkeypatch, tmp_path: Path, share: float) -> None:
     monkeypatch.setattr(build, "_deleted_share", lambda layer, db: share)
-    inputs = dict.fromkeys(t for tables in build.STAGING_INPUTS.values() for t in tables) | {"site_batch_rows": "new"}
-    full_refresh, excluded = build._plan("staging", {"code": "c", "inputs": inputs}, "c", inputs,
-                                         tmp_path / "warehouse.duckdb")
+    skippable = {"stg_site_batches__batch_rows": ("site_batch_rows",), "stg_hotline__calls": ("hotline_calls",)}
+    inputs = {"site_batch_rows": "new", "hotline_calls": "h"}
+    full_refresh, excluded = build._plan("staging", {"code": "c", "inputs": inputs | {"site_batch_rows": "old"}},
+                                         "c", inputs, tmp_path / "warehouse.duckdb", skippable, ())
     assert full_refresh is (share >= COMPACT_DELETED_SHARE)
-    assert (excluded == []) is full_refresh
+    assert excluded == ([] if full_refresh else ["resource_type:seed", "stg_hotline__calls"])

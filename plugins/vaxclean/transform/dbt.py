@@ -140,8 +140,48 @@ def scoped_models(result: Any) -> dict[str, dict[str, str]]:
     return declared
 
 
-def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Run `dbt <args>` in-process on `warehouse_dir`; return counts per status (XCom-sized).
+def parse_manifest(*, warehouse_dir: Path, vars: Mapping[str, Any] | None = None) -> Any:
+    """dbt's manifest of the project (a partial parse when nothing changed since the last one), for deciding
+    a build from dbt's own lineage; pass it to `run_dbt` with the same vars so the build does not parse
+    again."""
+    from dbt.cli.main import dbtRunner
+
+    warehouse_dir = Path(warehouse_dir).resolve()
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with _environment(warehouse_dir):
+        try:
+            outcome = dbtRunner().invoke(_cli_args(["parse", "--no-write-json"], warehouse_dir, vars))
+        finally:
+            _release_warehouse()
+    if not outcome.success:
+        raise DbtFailure("parse", [], str(outcome.exception or "parse failed"))
+    return outcome.result
+
+
+def raw_lineage(manifest: Any, unique_id: str) -> set[str]:
+    """The raw tables (lake folders: the `raw` sources' identifiers) a node reads, directly or through its
+    parents, by dbt's lineage."""
+    tables: set[str] = set()
+    seen: set[str] = set()
+    pending = [unique_id]
+    while pending:
+        uid = pending.pop()
+        if uid in seen:
+            continue
+        seen.add(uid)
+        if uid in manifest.sources:
+            source = manifest.sources[uid]
+            if source.schema == "raw":
+                tables.add(source.identifier)
+        elif uid in manifest.nodes:
+            pending.extend(getattr(manifest.nodes[uid].depends_on, "nodes", ()))  # a seed depends on macros only
+    return tables
+
+
+def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | None = None,
+            manifest: Any = None) -> dict[str, Any]:
+    """Run `dbt <args>` in-process on `warehouse_dir`; return counts per status (XCom-sized). `manifest`
+    (parse_manifest with the same vars) spares dbt its parse.
 
     Raises DbtFailure listing the failing nodes when dbt reports failure.
     """
@@ -158,7 +198,7 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
         os.environ.setdefault("VAXCLEAN_DUCKDB_MEMORY_LIMIT", knobs.duckdb_memory_limit)
         log.info("dbt %s on %s", command, warehouse_dir)
         try:
-            outcome = dbtRunner().invoke(cli_args)
+            outcome = dbtRunner(manifest=manifest).invoke(cli_args)
         finally:
             _release_warehouse()
     summary = _summarise(command, outcome.result) | {"scoped_models": scoped_models(outcome.result)}

@@ -1,7 +1,7 @@
 {#-
   The dose records complaint_tracking weighs as evidence: every record of int_dose_records_sequenced
   credited to, or suggesting (candidate_citizen_id), a citizen a complaint names, keyed by that citizen
-  (linked_citizen_id). complaint_tracking reads these few rows instead of filtering the 3.2 M-row table
+  (linked_citizen_id). complaint_tracking reads these few rows instead of filtering every dose record
   by the complained citizens on every build.
 
   Incremental with the dose chain (macros/dose_chain.sql): a record's row changes only when the chain

@@ -1,7 +1,7 @@
 {#-
   Dose records counted by commune, district, vaccination day and match status: the counts the KPI marts
-  sum (kpi_commune_daily, kpi_province_summary), ~0.2 M rows for 3.2 M records at 1.3 M residents, instead
-  of two scans of the 3.2 M-row dose_reconciliation on every build.
+  sum (kpi_commune_daily, kpi_province_summary): a few rows per commune and day instead of two scans of
+  every dose record on every build.
 
   Incremental with the dose chain (macros/dose_chain.sql): only R4's records (int_dose_scopes_sequenced)
   can count differently, so each touched count becomes its previous value plus R4's records as

@@ -43,7 +43,7 @@ verified as (
 {%- endset %}
 {% if is_incremental() %}
 -- the scope's records, and the records that can pair with them (sharing a citizen, an ID or a name key +
--- birth date): only those are joined and compared (not the 3 M records of the province)
+-- birth date): only those are joined and compared (not every record of the province)
 candidates as (
     select {{ candidate_columns }}
     from (select * from records where {{ in_dose_scope('scope') }}) as records

@@ -62,7 +62,7 @@ scope as (
 
 {% if is_incremental() %}
 -- R1 and, through its phones, the records outside it whose ID evidence phone_owners reads, in one scan of
--- the 3.2 M records (a second scan for the phone sharers cost 0.3 s at 1.3 M residents)
+-- the province's records (a second scan for the phone sharers costs as much again: docs/scaling.md)
 scope_phones as (
     select distinct phone from {{ ref('int_dose_records_unioned') }}
     where {{ in_dose_scope('scope') }} and phone is not null

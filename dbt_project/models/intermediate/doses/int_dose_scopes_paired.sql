@@ -30,7 +30,7 @@ previous as (
 
 {% if dose_chain_is_incremental() %}
 -- each table is scanned once for the scope's keys and once for the records sharing them: no join of
--- the 3.2 M-row tables with each other
+-- the province-wide tables with each other
 touched_keys as (
     select
         matched_verified.citizen_id as verified_citizen_id,

@@ -14,7 +14,7 @@ with
 -- read directly: the person mart does not wait for that mart and its tests.
 -- Incremental: R4's rows as int_dose_records_sequenced re-derived them hold every credited dose of the
 -- citizens it touches (int_dose_scopes_sequenced: R4 takes in every record verified to a citizen of its
--- core records, old or new, and a record's citizen_id is its verified citizen or null), so the 3.2 M-row
+-- core records, old or new, and a record's citizen_id is its verified citizen or null), so the province-wide
 -- table is not filtered by citizen.
 doses as (
     select * from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
