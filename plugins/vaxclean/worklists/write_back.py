@@ -10,8 +10,10 @@ when the register has one, residence codes) and the dose as reconciled (vaccine 
 sequence, date). With `include_keys=True` two columns `Nguồn`, `Mã bản ghi` follow the template so the
 station can find the record to edit (the strict template has no such columns).
 
-It reads `<warehouse>/warehouse.duckdb` read-only (the population register is not a published mart):
-call it after the build's publish step, while no build is writing.
+The rows are the dbt model `exports.write_back_records` (dbt_project/models/marts/worklists, with its
+contract): this module only lays them out. It reads `<warehouse>/warehouse.duckdb` read-only (the
+register's identities are not in a published mart): call it after the build's publish step, while no
+build is writing.
 """
 
 from __future__ import annotations
@@ -35,30 +37,10 @@ TEMPLATE_HEADERS: tuple[str, ...] = (
 KEY_HEADERS: tuple[str, ...] = ("Nguồn", "Mã bản ghi")
 
 WRITE_BACK_SQL = """
-select
-    d.source,
-    d.source_record_id,
-    c.full_name,
-    case when c.is_birth_year_only then strftime(c.date_of_birth, '%Y') else strftime(c.date_of_birth, '%d/%m/%Y') end
-        as date_of_birth,
-    case c.gender when 'male' then 'Nam' when 'female' then 'Nữ' end as gender,
-    coalesce(c.phone, r.phone) as phone,
-    c.citizen_id,
-    c.province_code,
-    c.district_code,
-    c.commune_code,
-    coalesce(v.product_name, r.vaccine_reported) as vaccine,
-    r.lot_number,
-    cast(coalesce(d.dose_sequence, d.dose_number_reported) as varchar) as dose,
-    strftime(d.vaccinated_on, '%d/%m/%Y') as vaccinated_on
-from marts.dose_reconciliation as d
-inner join staging.stg_population__citizens as c on d.citizen_id = c.citizen_id
-inner join intermediate.int_dose_records_unioned as r
-    on d.source = r.source and d.source_record_id = r.source_record_id
-left join reference.ref_vaccines as v on d.vaccine_code = v.vaccine_code
-where d.match_status = 'corrected'
-order by c.district_code, c.commune_code, d.vaccinated_on, d.source, d.source_record_id
+select * from exports.write_back_records
+order by district_code, commune_code, vaccinated_on, source, source_record_id
 """
+GENDERS = {"male": "Nam", "female": "Nữ"}
 
 
 def _rows(warehouse_db: Path) -> list[dict[str, Any]]:
@@ -72,9 +54,14 @@ def _rows(warehouse_db: Path) -> list[dict[str, Any]]:
 
 
 def _line(row: dict[str, Any], number: int, include_keys: bool) -> list[str]:
-    template = [str(number), row["full_name"], row["date_of_birth"], row["gender"], row["phone"], row["citizen_id"],
-                None, row["province_code"], row["district_code"], row["commune_code"], None, row["vaccine"],
-                row["lot_number"], row["dose"], row["vaccinated_on"]]
+    """The template's cells for one record (dates as the platform types them: dd/mm/yyyy, or the year)."""
+    born = row["date_of_birth"]
+    born_text = None if born is None else born.strftime("%Y" if row["is_birth_year_only"] else "%d/%m/%Y")
+    vaccinated = row["vaccinated_on"].strftime("%d/%m/%Y") if row["vaccinated_on"] is not None else None
+    dose = str(row["dose_number"]) if row["dose_number"] is not None else None
+    template = [str(number), row["full_name"], born_text, GENDERS.get(row["gender"]), row["phone"],
+                row["citizen_id"], None, row["province_code"], row["district_code"], row["commune_code"], None,
+                row["vaccine"], row["lot_number"], dose, vaccinated]
     values = [neutralise(v) or "" for v in template]
     if include_keys:
         values += [row["source"], row["source_record_id"]]

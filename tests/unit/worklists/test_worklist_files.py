@@ -122,27 +122,16 @@ def test_neutralise_and_reason_text() -> None:
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
+    """A warehouse with the rows of the dbt model exports.write_back_records (its contract's columns)."""
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    for schema in ("marts", "staging", "intermediate", "reference"):
-        con.execute(f"create schema {schema}")
-    con.execute("""create table marts.dose_reconciliation as select * from (values
-        ('platform', 'IMM1', '019190001234', 'corrected', 'pfizer', 2, 2, date '2021-10-01'),
-        ('site_batch', 'NM-001/a.csv#3', '019045000111', 'corrected', 'astrazeneca', null, 1, date '2021-07-01'),
-        ('platform', 'IMM9', '019190001234', 'verified', 'pfizer', 1, 1, date '2021-09-01'))
-        t(source, source_record_id, citizen_id, match_status, vaccine_code, dose_sequence, dose_number_reported,
-          vaccinated_on)""")
-    con.execute("""create table staging.stg_population__citizens as select * from (values
-        ('019190001234', 'Nguyễn Thị Lan', date '1990-03-04', false, 'female', null, '19', '164', '05434'),
-        ('019045000111', '=Đặng Văn Đức', date '1945-01-01', true, 'male', '0912345678', '19', '164', '05431'))
-        t(citizen_id, full_name, date_of_birth, is_birth_year_only, gender, phone, province_code, district_code,
-          commune_code)""")
-    con.execute("""create table intermediate.int_dose_records_unioned as select * from (values
-        ('platform', 'IMM1', '0987654321', 'Pfizer', 'FK1234'),
-        ('site_batch', 'NM-001/a.csv#3', null, 'AZ', 'A-77'),
-        ('platform', 'IMM9', null, 'Pfizer', 'FK1'))
-        t(source, source_record_id, phone, vaccine_reported, lot_number)""")
-    con.execute("""create table reference.ref_vaccines as select * from (values ('pfizer', 'Comirnaty (BNT162b2)'))
-        t(vaccine_code, product_name)""")
+    con.execute("create schema exports")
+    con.execute("""create table exports.write_back_records as select * from (values
+        ('platform', 'IMM1', '019190001234', 'Nguyễn Thị Lan', date '1990-03-04', false, 'female', '0987654321',
+         '19', '164', '05434', 'Comirnaty (BNT162b2)', 'FK1234', 2, date '2021-10-01'),
+        ('site_batch', 'NM-001/a.csv#3', '019045000111', '=Đặng Văn Đức', date '1945-01-01', true, 'male',
+         '0912345678', '19', '164', '05431', 'AZ', 'A-77', 1, date '2021-07-01'))
+        t(source, source_record_id, citizen_id, full_name, date_of_birth, is_birth_year_only, gender, phone,
+          province_code, district_code, commune_code, vaccine, lot_number, dose_number, vaccinated_on)""")
     con.close()
     return tmp_path
 
