@@ -167,28 +167,40 @@ def _deleted_share(layer: str, warehouse_db: Path) -> float:
         return deleted_share(con, catalog, LAYER_SCHEMAS[layer])
 
 
-def _plan(layer: str, stamp: dict, code: str, inputs: dict[str, str], warehouse_db: Path,
-          skippable: dict[str, tuple[str, ...]], full_build: tuple[str, ...]) -> tuple[bool, list[str]]:
-    """(full refresh?, models to exclude) for a layer, from what changed since its last successful build:
-    `skippable` (layer_inputs) and `full_build` (full_build_inputs) come from dbt's manifest. A layer whose
-    tables hold COMPACT_DELETED_SHARE deleted rows is rewritten too (compaction)."""
+def _full_build_reason(layer: str, stamp: dict, code: str, warehouse_db: Path) -> str | None:
+    """Why the layer's next build must be full whatever its inputs, or None: no successful build to continue,
+    another code, or compaction (a table holds COMPACT_DELETED_SHARE deleted rows)."""
     from vaxclean.transform.storage import COMPACT_DELETED_SHARE
 
+    if not stamp:
+        return "no successful build to continue (first build, or the last one failed)"
     if stamp.get("code") != code:
-        return True, []
+        return "the code changed (models, macros, seeds or the linkage model)"
     share = _deleted_share(layer, warehouse_db)
     if share >= COMPACT_DELETED_SHARE:
-        log.info("%s: %.0f %% of a table's stored rows are deleted ones: full refresh (compaction)", layer,
-                 100 * share)
-        return True, []
+        return f"compaction: {100 * share:.0f} % of a table's stored rows are deleted ones"
+    return None
+
+
+def _plan(layer: str, stamp: dict, inputs: dict[str, str], warehouse_db: Path, skippable: dict[str, tuple[str, ...]],
+          full_build: tuple[str, ...], full_reason: str | None) -> tuple[bool, list[str], str]:
+    """(full refresh?, models to exclude, why) for a layer, from `full_reason` (_full_build_reason) and what
+    changed since its last successful build: `skippable` (layer_inputs) and `full_build` (full_build_inputs)
+    come from dbt's manifest."""
+    if full_reason:
+        return True, [], full_reason
     previous = stamp.get("inputs", {})
     unchanged = [model for model, tables in skippable.items() if all(previous.get(t) == inputs[t] for t in tables)]
+    continues = f"continues build {stamp.get('build_id')}"
     if layer == "staging":
         # seeds are code (their fingerprint is in `code`): reloaded only with it
-        return False, ["resource_type:seed", *unchanged]
-    if any(previous.get(t) != inputs[t] for t in full_build) or not _dose_chain_state_exists(warehouse_db):
-        return True, []
-    return False, unchanged
+        return False, ["resource_type:seed", *unchanged], continues
+    changed = [t for t in full_build if previous.get(t) != inputs[t]]
+    if changed:
+        return True, [], f"{', '.join(changed)} changed: every match can change"
+    if not _dose_chain_state_exists(warehouse_db):
+        return True, [], "the previous build left no chain state"
+    return False, unchanged, continues
 
 
 def build_layer(layer: str, run_id: str) -> dict:
@@ -212,15 +224,18 @@ def build_layer(layer: str, run_id: str) -> dict:
     stamp_path = build_stamp_path(_warehouse_dir(), layer)
     stamp = read_build_stamp(_warehouse_dir(), layer)
     code = code_fingerprint(DBT_PROJECT_DIR, layer)
-    # what the layer reads, from dbt's lineage: parsed with an incremental build's vars (the usual case),
-    # and reused by that build; a full build lets dbt parse again with its own
-    incremental_vars = {"build": {"incremental": True}}
-    manifest = parse_manifest(warehouse_dir=_warehouse_dir(), vars=incremental_vars)
+    warehouse_db = _warehouse_dir() / "warehouse.duckdb"
+    full_reason = _full_build_reason(layer, stamp, code, warehouse_db)
+    # what the layer reads, from dbt's lineage: parsed with the vars the build most likely runs with, and
+    # handed to it (dbt re-parses the whole project when its vars change; a build that turns out full after
+    # reading its inputs, a new population, parses again)
+    likely_vars = {"build": {"incremental": full_reason is None}}
+    manifest = parse_manifest(warehouse_dir=_warehouse_dir(), vars=likely_vars)
     skippable = layer_inputs(manifest, layer)
     full_build = full_build_inputs(manifest) if layer == "marts" else ()
     inputs = raw_fingerprints(raw_dir, [*full_build, *(t for tables in skippable.values() for t in tables)])
-    full_refresh, excluded = _plan(layer, stamp, code, inputs, _warehouse_dir() / "warehouse.duckdb",
-                                   skippable, full_build)
+    full_refresh, excluded, why = _plan(layer, stamp, inputs, warehouse_db, skippable, full_build, full_reason)
+    log.info("%s build for run %s: %s (%s)", layer, run_id, "full" if full_refresh else "incremental", why)
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
     args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious",
             # dbt unit tests check the models' logic on fixed inputs, not the data: they run in CI
@@ -239,7 +254,7 @@ def build_layer(layer: str, run_id: str) -> dict:
     build_vars = {"build": {"incremental": not full_refresh}}
     with private_umask():  # the warehouse holds every personal value: owner and group only
         result = run_dbt(args, warehouse_dir=_warehouse_dir(), vars=build_vars,
-                         manifest=manifest if build_vars == incremental_vars else None)
+                         manifest=manifest if build_vars == likely_vars else None)
     for path in (_warehouse_dir() / "warehouse.duckdb", _warehouse_dir() / "warehouse.duckdb.wal"):
         if path.exists():
             protect(path, restricted=True, group=restricted_group())
@@ -248,10 +263,11 @@ def build_layer(layer: str, run_id: str) -> dict:
     write_build_stamp(_warehouse_dir(), layer, {
         "code": code, "inputs": inputs, "run_id": run_id, "build_id": uuid.uuid4().hex,
         "previous_build_id": None if full_refresh else stamp.get("build_id"),
-        "full_refresh": full_refresh, "excluded": excluded,
+        "full_refresh": full_refresh, "why": why, "excluded": excluded,
         # the models built by dose-chain scope, as the manifest declares them (gates and publisher read them)
         "scoped_models": result.pop("scoped_models", {})})
     result["full_refresh"] = full_refresh
+    result["why"] = why
     result["excluded"] = excluded
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("dbt build of %s for run %s: %s", layer, run_id, result)

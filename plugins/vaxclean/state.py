@@ -49,9 +49,11 @@ def build_stamp_path(warehouse_dir: Path, layer: str) -> Path:
 def read_build_stamp(warehouse_dir: Path, layer: str) -> dict:
     """The stamp of the layer's last successful build ({} when there is none: the next build is full).
 
-    Keys: code and inputs (fingerprints), run_id, build_id (unique per build), previous_build_id (the
-    build whose tables an incremental build started from; null after a full refresh), full_refresh,
-    excluded (staging models not rebuilt).
+    The build record: code and inputs (fingerprints), run_id, build_id (unique per build),
+    previous_build_id (the build whose tables an incremental build started from; null after a full
+    refresh), full_refresh and why, excluded (models not rebuilt), scoped_models (the models built by
+    dose-chain scope as dbt's manifest declares them: vaxclean.transform.dbt.scoped_models). dbt sees the
+    decision as the var `build` (dbt_project/macros/dose_chain.sql).
     """
     try:
         return json.loads(build_stamp_path(warehouse_dir, layer).read_text())

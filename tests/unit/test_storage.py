@@ -33,7 +33,10 @@ def test_a_layer_holding_many_deleted_rows_is_rebuilt_in_full(monkeypatch, tmp_p
     monkeypatch.setattr(build, "_deleted_share", lambda layer, db: share)
     skippable = {"stg_site_batches__batch_rows": ("site_batch_rows",), "stg_hotline__calls": ("hotline_calls",)}
     inputs = {"site_batch_rows": "new", "hotline_calls": "h"}
-    full_refresh, excluded = build._plan("staging", {"code": "c", "inputs": inputs | {"site_batch_rows": "old"}},
-                                         "c", inputs, tmp_path / "warehouse.duckdb", skippable, ())
+    stamp = {"code": "c", "build_id": "b1", "inputs": inputs | {"site_batch_rows": "old"}}
+    reason = build._full_build_reason("staging", stamp, "c", tmp_path / "warehouse.duckdb")
+    full_refresh, excluded, why = build._plan("staging", stamp, inputs, tmp_path / "warehouse.duckdb", skippable, (),
+                                              reason)
     assert full_refresh is (share >= COMPACT_DELETED_SHARE)
     assert excluded == ([] if full_refresh else ["resource_type:seed", "stg_hotline__calls"])
+    assert why == ("compaction: 10 % of a table's stored rows are deleted ones" if full_refresh else "continues build b1")

@@ -329,10 +329,10 @@ deterministic as (
     from joined
 ),
 
-fallback as (
-    -- the probabilistic link (Splink) decides when it scored the record; the deterministic rules otherwise
+link_evidence as (
     select
         *,
+        -- a second candidate close to the best (twins, namesakes)
         (
             second_probability >= {{ var('linkage_ambiguity_probability') }}
             and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}
@@ -343,19 +343,21 @@ fallback as (
             and not coalesce(is_phone_for_other, false)
         ) as is_phone_supporting,
         -- the phone is only on another citizen's doses
-        (not coalesce(is_phone_for_linked, false) and coalesce(is_phone_for_other, false)) as is_phone_contradicting,
+        (not coalesce(is_phone_for_linked, false) and coalesce(is_phone_for_other, false)) as is_phone_contradicting
+    from deterministic
+),
+
+fallback as (
+    -- the probabilistic link (Splink) decides when it scored the record; the deterministic rules otherwise
+    select
+        *,
         case
             when linked_citizen_id is null then deterministic_status
             when link_probability >= {{ var('linkage_threshold') }}
-                and not coalesce(second_probability >= {{ var('linkage_ambiguity_probability') }}
-                    and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}, false)
-                and not (not coalesce(is_phone_for_linked, false) and coalesce(is_phone_for_other, false))
+                and not coalesce(is_link_ambiguous, false) and not is_phone_contradicting
                 then 'probable'
             when link_probability >= {{ var('linkage_review_threshold') }}
-                and not coalesce(second_probability >= {{ var('linkage_ambiguity_probability') }}
-                    and link_probability - second_probability < {{ var('linkage_ambiguity_margin') }}, false)
-                and coalesce(is_phone_for_linked, false) and not coalesce(is_phone_for_second, false)
-                and not coalesce(is_phone_for_other, false)
+                and not coalesce(is_link_ambiguous, false) and is_phone_supporting
                 then 'probable'
             when link_probability >= {{ var('linkage_review_threshold') }} then 'needs_review'
             else 'unmatched'
@@ -368,7 +370,7 @@ fallback as (
             when linked_citizen_id is null then deterministic_score
             when link_probability >= {{ var('linkage_review_threshold') }} then round(link_probability, 4)
         end as fallback_score
-    from deterministic
+    from link_evidence
 ),
 
 decided as (
