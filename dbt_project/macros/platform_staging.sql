@@ -1,7 +1,7 @@
 {#-
   The data tests of stg_platform__immunizations on an incremental run check the records it re-derived (all
-  rows of their keys: a key left twice by the delete + insert is seen), not again the 3.2 M rows that
-  did not change and passed before; a full build checks every row.
+  rows of their keys: a key left twice by the delete + insert is seen), not again the rows that did
+  not change and passed before; a full build checks every row.
   Its pre-hook keeps the newest extraction the table had before the run (what the model's `changed` CTE
   starts from) in <staging>.stg_platform__immunizations__since; null on a full build.
 -#}

@@ -1,6 +1,6 @@
 {#- None of `columns` is null: one test node and one scan for a model's required columns, where dbt's
-    `not_null` takes a node per column (in `dbt build` each node costs ~0.03 s of dbt's own work, and the
-    marts' tests keep both dbt threads busy at the end of an incremental build). Fails with a row per
+    `not_null` takes a node per column (each node costs dbt's own work, and the marts' tests keep both dbt
+    threads busy at the end of an incremental build). Fails with a row per
     column that has nulls. -#}
 {% test not_null_columns(model, columns) %}
 with null_counts as (

@@ -1,9 +1,9 @@
 """The Splink comparison columns of every citizen (vaxclean.linkage.features, the same columns as the dose
 records get) and a key per blocking rule of the Splink model, kept in the warehouse so that
-int_dose_records_scored does not compute them for 1.3 M citizens on every build: an incremental build
+int_dose_records_scored does not compute them for every citizen on every build: an incremental build
 reads only the citizens sharing a blocking key with the records it scores. A table of the population
-alone: vaxclean.build does not rebuild it while the population is unchanged (MARTS_INPUTS); a new
-population rebuilds the whole marts layer."""
+alone: vaxclean.build does not rebuild it while the population is unchanged (its YAML declares
+rebuilt_only_with_its_sources); a new population rebuilds the whole marts layer."""
 
 
 def model(dbt, session):

@@ -36,7 +36,7 @@ clock as (
 ),
 
 events as (
-    -- counted per commune and day where they are many (3 M doses, 1 M persons), then summed
+    -- counted per commune and day where they are many (doses, persons), then summed
     select commune_code, vaccinated_on as event_on, sum(dose_records) as doses_received,
         coalesce(sum(dose_records) filter (where match_status in ('verified', 'corrected', 'probable')), 0)
             as doses_credited,
@@ -64,7 +64,7 @@ events as (
 ),
 
 daily_deltas as (
-    -- bigint (sum gives hugeint): the running totals below add 8 columns over ~0.1 M commune-days
+    -- bigint (sum gives hugeint): the running totals below add 8 columns over every commune-day
     select
         commune_code,
         event_on,

@@ -1,7 +1,7 @@
 {#-
   One row per platform record_id: its newest served version, tombstones excluded, normalised.
 
-  Incremental (the platform is the one large source: ~3.2 M versions for the province): a run re-derives
+  Incremental (the platform is the one large source: millions of versions for a province): a run re-derives
   only the records with a version extracted after the newest extraction the table has seen (a re-run of
   an extraction window rewrites its file with new extraction times). Those records' versions are read in
   full, so the newest version, version_count and the normalisation are exactly those of a full build.
@@ -23,8 +23,8 @@
     'signed_at_text': 'signed_at'} -%}
 {%- set payload_fields = {} -%}
 {%- for field in payload_fields_as.values() %}{% do payload_fields.update({field: 'VARCHAR'}) %}{% endfor -%}
-{#- delete + insert: DuckDB's MERGE updated 10 000 changed rows of the 3.1 M-row table in 10 s (an UPDATE
-    touches every column of every row group hit); a delete and an insert take well under a second. -#}
+{#- delete + insert: DuckDB's MERGE rewrites every column of every row group an update touches; a delete and
+    an insert of the changed records are far cheaper (docs/scaling.md, "Incremental builds"). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
