@@ -228,7 +228,8 @@ def test_each_scoped_model_kept_exactly_its_rows_of_the_scope(builds):
         kept_rows, extra, missing = con.execute(
             f"select (select count(*) from {kept}), (select count(*) from (from {kept} except all from {rows})), "
             f"(select count(*) from (from {rows} except all from {kept}))").fetchone()
-        assert kept_rows > 0 and (extra, missing) == (0, 0), model
+        # (the screening keeps only suspected records: the delta may touch none)
+        assert (kept_rows > 0 or "screened" in model) and (extra, missing) == (0, 0), model
     con.close()
     from vaxclean.state import read_build_stamp
 

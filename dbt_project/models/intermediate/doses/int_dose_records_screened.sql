@@ -10,8 +10,8 @@
     - has a credited dose at another site with the same reported dose number at another date (two
       interleaved dose sequences: the relative's own and the borrower's).
   Duplicates of a suspected record are suspected too (they carry the same identity).
-  One row per dose record: is_suspected_borrowed_identity, and has_borrowed_identity_signal (the record's
-  own signals, not inherited from its original). int_dose_records_sequenced withholds the credit.
+  One row per suspected dose record, with has_borrowed_identity_signal (the record's own signals, not
+  inherited from its original); int_dose_records_sequenced withholds their credit.
   Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): the scope holds every record
   of each citizen it touches (the signals are per citizen) and the duplicates of its records; an original
   outside it keeps its signal from this table.
@@ -119,10 +119,6 @@ originals_signalled as (
 final as (
     select
         deduplicated.dose_record_key,
-        (
-            signalled.dose_record_key is not null
-            or original_signalled.dose_record_key is not null
-        ) as is_suspected_borrowed_identity,
         signalled.dose_record_key is not null as has_borrowed_identity_signal
     from deduplicated
     semi join records on deduplicated.dose_record_key = records.dose_record_key
@@ -130,6 +126,7 @@ final as (
     left join originals_signalled as original_signalled
         on deduplicated.is_duplicate
         and original_signalled.dose_record_key = deduplicated.duplicate_of_source || '/' || deduplicated.duplicate_of_record_id
+    where signalled.dose_record_key is not null or original_signalled.dose_record_key is not null
 )
 
 select * from final

@@ -39,8 +39,10 @@ citizens as (
     select * from {{ ref('stg_population__citizens') }}
 ),
 
+-- the suspected records of the scope (int_dose_records_screened holds only suspected records)
 screened as (
-    select * from {{ dose_scope_rows(ref('int_dose_records_screened'), ref('int_dose_scopes_sequenced')) }}
+    select dose_record_key, true as is_suspected_borrowed_identity, has_borrowed_identity_signal
+    from {{ dose_scope_rows(ref('int_dose_records_screened'), ref('int_dose_scopes_sequenced')) }}
 ),
 
 signed_copies as (
@@ -63,17 +65,17 @@ resolved as (
         records.source_record_id,
         case
             when deduplicated.is_duplicate then 'duplicate'
-            when screened.is_suspected_borrowed_identity then 'needs_review'
+            when coalesce(screened.is_suspected_borrowed_identity, false) then 'needs_review'
             else verified.match_status
         end as match_status,
-        case when not deduplicated.is_duplicate and not screened.is_suspected_borrowed_identity
+        case when not deduplicated.is_duplicate and not coalesce(screened.is_suspected_borrowed_identity, false)
             then verified.citizen_id end as citizen_id,
-        case when not deduplicated.is_duplicate and not screened.is_suspected_borrowed_identity
+        case when not deduplicated.is_duplicate and not coalesce(screened.is_suspected_borrowed_identity, false)
             then verified.match_score end as match_score,
         verified.match_method,
         verified.candidate_citizen_id,
         verified.candidate_score,
-        case when screened.is_suspected_borrowed_identity
+        case when coalesce(screened.is_suspected_borrowed_identity, false)
             then list_append(verified.issues, 'suspected_borrowed_identity')
             else verified.issues end as issues,
         verified.police_result,
@@ -89,12 +91,12 @@ resolved as (
         records.district_code as reported_district_code,
         records.commune_code as reported_commune_code,
         records.received_at,
-        screened.is_suspected_borrowed_identity,
-        screened.has_borrowed_identity_signal
+        coalesce(screened.is_suspected_borrowed_identity, false) as is_suspected_borrowed_identity,
+        coalesce(screened.has_borrowed_identity_signal, false) as has_borrowed_identity_signal
     from records
     inner join verified on records.dose_record_key = verified.dose_record_key
     inner join deduplicated on records.dose_record_key = deduplicated.dose_record_key
-    inner join screened on records.dose_record_key = screened.dose_record_key
+    left join screened on records.dose_record_key = screened.dose_record_key
     left join signed_copies on records.dose_record_key = signed_copies.dose_record_key
 ),
 

@@ -12,12 +12,13 @@
 -#}
 with
 
--- R0's platform records (int_dose_scopes_changed): on an incremental build, those with a version extracted
--- since the previous build come from the few newest row groups of the staging table (the join with the
--- one-row watermark lets DuckDB skip the others), the rest of R0's (a new or changed police return) by
--- their keys; with none, that read is skipped.
+-- R0's platform records (int_dose_scopes_changed): on an incremental build, those with a new version come
+-- from the few newest row groups of the staging table (the join with the one-row watermark lets DuckDB
+-- skip the others), the rest of R0's (a new or changed police return) by their keys; with none, that read
+-- is skipped.
 platform_scope as (
-    select substr(dose_record_key, 10) as source_record_id from {{ ref('int_dose_scopes_changed') }}
+    select substr(dose_record_key, 10) as source_record_id, has_new_platform_version
+    from {{ ref('int_dose_scopes_changed') }}
     where starts_with(dose_record_key, 'platform/')
 ),
 
@@ -26,21 +27,13 @@ previous_watermark as (
 ),
 
 {% if is_incremental() %}
-platform_new_versions as (
+platform as (
     select staged.* from {{ ref('stg_platform__immunizations') }} as staged
     semi join previous_watermark on staged.last_extracted_at > previous_watermark.extracted_until
-),
-
-platform as (
-    select * from platform_new_versions
-    where source_record_id in (select source_record_id from platform_scope)
+    where staged.source_record_id in (select source_record_id from platform_scope where has_new_platform_version)
     union all
     select * from {{ ref('stg_platform__immunizations') }}
-    where source_record_id in (
-        select source_record_id from platform_scope
-        except
-        select source_record_id from platform_new_versions
-    )
+    where source_record_id in (select source_record_id from platform_scope where not has_new_platform_version)
 ),
 {% else %}
 platform as (
