@@ -28,6 +28,10 @@
   that is a row-for-row projection of a scoped model declares `meta: {dose_scope_projection_of: <model>,
   dose_scope_key: <SQL of a row's key in the view>}`.
   The kept rows are this run's: every dbt run starts by dropping them (on-run-start).
+
+  The previous build's state is read and written in the same run: every model that reads the source
+  `previous_build` must run before the model that writes it (tests/dbt/test_dbt_build.py checks that each
+  reader is upstream of its writer).
 -#}
 
 {#- True when this build continues the previous one (the build record; see above). For the chain's tables
@@ -80,7 +84,8 @@
 
 
 {#- The relation of the model named `name` (from the graph: a strategy or a test cannot call ref() for a
-    model its node does not ref; every scoped model refs its scope, so dbt builds the scope first). -#}
+    model its node does not ref). A scoped model's scope is built before it: it refs the scope, or a model
+    built from it (int_dose_records_linked: int_dose_records_scored). -#}
 {% macro dose_chain_model_relation(name) -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
         {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
@@ -132,9 +137,10 @@
 
 {#- The rows of `model`, an earlier scoped model, of scope `scope_model`, as this build re-derived them: its
     kept rows, else the model filtered by the scope. An incremental model reads them only when it is
-    incremental itself (every row when it is built whole); a scope model (a table) always does. -#}
+    incremental itself (every row when it is built whole); a scope model (a table) always reads the scope's
+    rows (none on a full build: the scopes are empty). -#}
 {% macro dose_scope_rows(model, scope_model, key_sql='dose_record_key') -%}
-    {%- set scoped = is_incremental() if config.get('materialized') == 'incremental' else dose_chain_is_incremental() -%}
+    {%- set scoped = is_incremental() if config.get('materialized') == 'incremental' else true -%}
     {%- set kept = dose_chain_kept_rows(model) if scoped else none -%}
     {%- if kept is not none -%}
         {{ kept }}

@@ -133,21 +133,21 @@ def raw_fingerprints(raw_dir: Path, tables: Iterable[str]) -> dict[str, str]:
     return prints
 
 
-# What a build of the dose chain leaves for the next one (the dbt source `previous_build`,
-# dbt_project/models/intermediate/doses/_doses__sources.yml): without it the next build is full.
-CHAIN_STATE_TABLES = ("int_dose_chain_state", "int_complaint_citizens_collected")
+def chain_state_tables(manifest: Any) -> tuple[tuple[str, str], ...]:
+    """(schema, table) of what a build of the dose chain leaves for the next one: the dbt source
+    `previous_build` (dbt_project/models/intermediate/doses/_doses__sources.yml)."""
+    return tuple(sorted((s.schema, s.identifier) for s in manifest.sources.values() if s.source_name == "previous_build"))
 
 
-def _dose_chain_state_exists(warehouse_db: Path) -> bool:
-    """Whether the previous build left the chain state that an incremental build starts from."""
+def _dose_chain_state_exists(warehouse_db: Path, tables: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the previous build left the chain state (`tables`) that an incremental build starts from."""
     import duckdb
 
-    if not warehouse_db.exists():
+    if not warehouse_db.exists() or not tables:
         return False
     with duckdb.connect(str(warehouse_db), read_only=True) as con:
-        present = {name for (name,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'intermediate'").fetchall()}
-    return all(table in present for table in CHAIN_STATE_TABLES)
+        present = set(con.execute("select schema_name, table_name from duckdb_tables()").fetchall())
+    return all(table in present for table in tables)
 
 
 # The schemas whose tables a layer's incremental builds delete rows from (vaxclean.transform.storage).
@@ -183,10 +183,11 @@ def _full_build_reason(layer: str, stamp: dict, code: str, warehouse_db: Path) -
 
 
 def _plan(layer: str, stamp: dict, inputs: dict[str, str], warehouse_db: Path, skippable: dict[str, tuple[str, ...]],
-          full_build: tuple[str, ...], full_reason: str | None) -> tuple[bool, list[str], str]:
+          full_build: tuple[str, ...], full_reason: str | None,
+          state_tables: tuple[tuple[str, str], ...] = ()) -> tuple[bool, list[str], str]:
     """(full refresh?, models to exclude, why) for a layer, from `full_reason` (_full_build_reason) and what
-    changed since its last successful build: `skippable` (layer_inputs) and `full_build` (full_build_inputs)
-    come from dbt's manifest."""
+    changed since its last successful build: `skippable` (layer_inputs), `full_build` (full_build_inputs)
+    and `state_tables` (chain_state_tables) come from dbt's manifest."""
     if full_reason:
         return True, [], full_reason
     previous = stamp.get("inputs", {})
@@ -198,7 +199,7 @@ def _plan(layer: str, stamp: dict, inputs: dict[str, str], warehouse_db: Path, s
     changed = [t for t in full_build if previous.get(t) != inputs[t]]
     if changed:
         return True, [], f"{', '.join(changed)} changed: every match can change"
-    if not _dose_chain_state_exists(warehouse_db):
+    if not _dose_chain_state_exists(warehouse_db, state_tables):
         return True, [], "the previous build left no chain state"
     return False, unchanged, continues
 
@@ -234,7 +235,8 @@ def build_layer(layer: str, run_id: str) -> dict:
     skippable = layer_inputs(manifest, layer)
     full_build = full_build_inputs(manifest) if layer == "marts" else ()
     inputs = raw_fingerprints(raw_dir, [*full_build, *(t for tables in skippable.values() for t in tables)])
-    full_refresh, excluded, why = _plan(layer, stamp, inputs, warehouse_db, skippable, full_build, full_reason)
+    full_refresh, excluded, why = _plan(layer, stamp, inputs, warehouse_db, skippable, full_build, full_reason,
+                                        chain_state_tables(manifest))
     log.info("%s build for run %s: %s (%s)", layer, run_id, "full" if full_refresh else "incremental", why)
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
     args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious",
@@ -249,8 +251,8 @@ def build_layer(layer: str, run_id: str) -> dict:
     stamp_path.unlink(missing_ok=True)  # a failed build leaves no stamp: the next one is full
     from vaxclean.permissions import private_umask, protect, restricted_group
 
-    # the build record as dbt sees it (dbt_project/macros/dose_chain.sql): the same vars for both layers of
-    # a build, so that dbt's partial parse (vars are part of it) holds from one run to the next
+    # the build record as dbt sees it (dbt_project/macros/dose_chain.sql): only the decision, so that the
+    # vars, part of dbt's partial parse, stay the same from one incremental build to the next
     build_vars = {"build": {"incremental": not full_refresh}}
     with private_umask():  # the warehouse holds every personal value: owner and group only
         result = run_dbt(args, warehouse_dir=_warehouse_dir(), vars=build_vars,

@@ -242,3 +242,30 @@ def test_what_a_build_may_skip_comes_from_dbt_lineage(tmp_path: Path) -> None:
         "int_complaints_unioned": ("feedback_tickets", "hotline_calls"),
         "int_population_linkage_features": ("population",),
     }
+
+
+def test_every_reader_of_the_previous_build_runs_before_its_writer(tmp_path: Path) -> None:
+    """The source previous_build.<table> is the table a model of the same run overwrites: every model reading
+    it must be upstream of that model, or it could read this build's state instead of the previous one."""
+    from vaxclean.transform.dbt import parse_manifest
+
+    manifest = parse_manifest(warehouse_dir=tmp_path)
+    parents = {uid: set(getattr(node.depends_on, "nodes", ())) for uid, node in manifest.nodes.items()}
+
+    def ancestors(uid: str) -> set[str]:
+        seen, pending = set(), [uid]
+        while pending:
+            for parent in parents.get(pending.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    pending.append(parent)
+        return seen
+
+    sources = [s for s in manifest.sources.values() if s.source_name == "previous_build"]
+    assert {s.identifier for s in sources} == {"int_dose_chain_state", "int_complaint_citizens_collected"}
+    for source in sources:
+        writer = next(uid for uid, n in manifest.nodes.items() if n.resource_type == "model"
+                      and n.alias == source.identifier)
+        readers = [uid for uid, p in parents.items() if source.unique_id in p
+                   and manifest.nodes[uid].resource_type == "model"]
+        assert readers and all(r in ancestors(writer) for r in readers), (source.identifier, readers)

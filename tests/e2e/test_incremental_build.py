@@ -239,6 +239,11 @@ def test_each_scoped_model_kept_exactly_its_rows_of_the_scope(builds):
     with duckdb.connect(str(builds["full_db"]), read_only=True) as con:
         assert con.execute("select count(*) from duckdb_tables() where suffix(table_name, '__rederived')"
                            ).fetchall()[0][0] == 0
+        # a full build re-derives everything: every scope is empty
+        scopes = [name for (name,) in con.execute("select table_name from duckdb_tables() "
+                                                  "where starts_with(table_name, 'int_dose_scopes_')").fetchall()]
+        assert len(scopes) == 5
+        assert all(con.execute(f"select count(*) from intermediate.{s}").fetchall()[0][0] == 0 for s in scopes)
 
 
 def test_a_plain_dbt_build_after_a_new_population_equals_a_full_one(builds, tmp_path, compare_builds):

@@ -1,7 +1,8 @@
 {#-
   The citizens a complaint names in this build, with how many dose records int_complaint_doses_collected
   holds for each (0: none credited to or suggesting them). The next build reads it as the source
-  previous_build.complaint_citizens: a citizen named now and not then has every record collected.
+  previous_build.complaint_citizens: a citizen named now and not then has every record collected. It reads
+  the collector, so dbt writes it only after the collector has read the previous build's list.
 -#}
 with
 

@@ -27,9 +27,14 @@ def model(dbt, session):
     incremental = bool(dbt.config.get("continues_previous_build"))
     source = f"({records.sql_query()})"
     if incremental:
-        # R0's records as int_dose_records_unioned re-derived them in this build (the rows it kept)
+        # R0's records as int_dose_records_unioned re-derived them in this build: the rows it kept, else (it
+        # was built whole) the model filtered by the scope
         kept = f'"{dbt.this.database}"."{dbt.this.schema}"."int_dose_records_unioned__rederived"'
-        records = session.sql(f"select {records_columns} from {kept} semi join ({scope.sql_query()}) using (dose_record_key)")
+        has_kept = session.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
+                                   "and table_name = 'int_dose_records_unioned__rederived'",
+                                   [dbt.this.database, dbt.this.schema]).fetchall()[0][0]
+        records = (session.sql(f"select {records_columns} from {kept}") if has_kept else
+                   records.filter(f"dose_record_key in (select dose_record_key from ({scope.sql_query()}))"))
         # the scope's records read once (needs_linkage_sql reads them three times); a full build streams
         # them instead (every record: too many to hold)
         source = "vaxclean_scored_records"

@@ -6,7 +6,8 @@
   ref_admin_unit_changes): an unknown commune or district code, or a commune outside the reported district,
   is flagged, and link_commune_code / link_district_code (what linkage may use as evidence) are null then.
   received_at: the newest version's updated_at (platform) or the load time (site batches); extracted_at:
-  when the platform served that version (the next build's watermark, int_dose_chain_state).
+  the newest extraction of any version of the platform record (the next build's watermark is the newest
+  of all, int_dose_chain_state; null for site batches).
   Incremental by scope R0 (int_dose_scopes_changed, macros/dose_chain.sql): a record's row reads only
   the record.
 -#}

@@ -9,7 +9,8 @@
   the record carried also keeps suspected_borrowed_identity: the identity was borrowed.
   worklist_status: open (no return yet), returned (returned, still to be reviewed), applied, rejected.
   Incremental by scope R1 (int_dose_scopes_matched, macros/dose_chain.sql): a row reads its record only
-  (a change of the police returns or the population rebuilds the chain).
+  (a new or changed return puts its record in R0: police_return_hash; a new population makes the build
+  full).
 -#}
 with
 

@@ -1,7 +1,7 @@
 {#-
   The citizens whose doses scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql) touches: credited
   before (the previous build) or now. person_vaccination re-derives them; its scoped tests and the
-  published file's patch (vaxclean.publish) read the same list. Empty on a full build.
+  published file's patch (vaxclean.publish) read the same list. Empty on a full build (R4 is).
 -#}
 with
 

@@ -8,8 +8,8 @@
   (the full history: worklist_verification_history). status: open (no return yet) -> returned (returned,
   not applicable yet: not found) -> applied (credited / unmatched as returned) or rejected (the verified
   ID names nobody in the population).
-  Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): a row per record (a change
-  of the police returns or the population rebuilds the chain).
+  Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): a row per record (a new or
+  changed police return puts its record in R0; a new population makes the build full).
 -#}
 with
 
