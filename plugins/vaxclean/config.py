@@ -10,6 +10,7 @@
 | VAXCLEAN_API_TIMEOUT_S | 30 | per-request timeout |
 | VAXCLEAN_API_MAX_RETRIES | 6 | retries of a 429/5xx/timeout before the task fails |
 | VAXCLEAN_QUARANTINE_MAX_SHARE | 0.05 | soft gate: share of a load allowed in quarantine |
+| VAXCLEAN_POPULATION_MAX_LOSS_SHARE | 0.05 | a new population snapshot listing this share fewer citizens than the previous one is quarantined (a partial export), not made the register |
 | VAXCLEAN_DUCKDB_THREADS | 2 | DuckDB threads for the build |
 | VAXCLEAN_DUCKDB_MEMORY_LIMIT | 6GB | DuckDB memory limit for the build |
 | VAXCLEAN_PSEUDONYM_SECRET | (none: required) | key of the BI layer's citizen pseudonyms (HMAC), at least 32 characters; or |
@@ -43,6 +44,7 @@ class Settings:
     api_timeout_s: float
     api_max_retries: int
     quarantine_max_share: float
+    population_max_loss_share: float
     duckdb_threads: int
     duckdb_memory_limit: str
     restricted_group: str  # a group name or number; "" = the group the process creates files with
@@ -87,6 +89,7 @@ def settings() -> Settings:
         api_timeout_s=float(_env("VAXCLEAN_API_TIMEOUT_S", "30")),
         api_max_retries=int(_env("VAXCLEAN_API_MAX_RETRIES", "6")),
         quarantine_max_share=float(_env("VAXCLEAN_QUARANTINE_MAX_SHARE", "0.05")),
+        population_max_loss_share=float(_env("VAXCLEAN_POPULATION_MAX_LOSS_SHARE", "0.05")),
         duckdb_threads=int(_env("VAXCLEAN_DUCKDB_THREADS", "2")),
         duckdb_memory_limit=_env("VAXCLEAN_DUCKDB_MEMORY_LIMIT", "6GB"),
         restricted_group=_env("VAXCLEAN_RESTRICTED_GROUP", "").strip(),

@@ -2,8 +2,15 @@
 
 `<landing>/population/<yyyy-mm-dd>/*.parquet` -> `raw/population/snapshot_date=<yyyy-mm-dd>/<stem>.parquet`,
 one DuckDB `COPY (select ... from read_parquet(...)) TO` per file: columns cast to the raw schema and
-load metadata added, without a Python row loop (1.3 M rows in seconds). Older snapshots are kept; a
-file whose checksum is registered is skipped (a snapshot already loaded is skipped as a whole).
+load metadata added, without a Python row loop. Older snapshots are kept; a file whose checksum is
+registered is skipped (a snapshot already loaded is skipped as a whole).
+
+The newest snapshot becomes the register every match is made against, so two kinds of snapshot are
+quarantined whole (every file, with the reason) instead of loaded: one dated in the future (after
+tomorrow, UTC), and one newer than every loaded snapshot that lists `VAXCLEAN_POPULATION_MAX_LOSS_SHARE`
+(5 %) fewer citizens than the newest loaded one (a partial export; a province loses far less in a
+month). The raw gate then blocks publishing until someone looks; a real change of that size is accepted
+by raising the setting.
 """
 
 from __future__ import annotations
@@ -145,14 +152,66 @@ def _load_file(connection: duckdb.DuckDBPyConnection, raw_dir: Path, path: Path,
     log.info("population: loaded %s (snapshot %s): %d rows", rel_path, snapshot, loaded)
 
 
+def _rows(paths: list[Path]) -> int:
+    """Rows of the readable Parquet files among `paths` (from their footers)."""
+    total = 0
+    for path in paths:
+        try:
+            total += pq.ParquetFile(path).metadata.num_rows
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _loaded_snapshots(raw_dir: Path) -> dict[date, int]:
+    """{snapshot date: rows} of the snapshots in the raw layer."""
+    snapshots: dict[date, int] = {}
+    root = table_dir(raw_dir, TABLE)
+    for folder in root.glob("snapshot_date=*") if root.exists() else []:
+        try:
+            day = date.fromisoformat(folder.name.split("=", 1)[1])
+        except ValueError:
+            continue
+        snapshots[day] = _rows(sorted(folder.glob("*.parquet")))
+    return snapshots
+
+
+def refused_snapshots(landing_files: dict[date, list[Path]], raw_dir: Path, *, today: date,
+                      max_loss_share: float) -> dict[date, str]:
+    """{snapshot date: reason} of the landing snapshots that must not become the register: dated after
+    tomorrow, or newer than every loaded snapshot and `max_loss_share` smaller than the newest loaded one."""
+    loaded = _loaded_snapshots(raw_dir)
+    newest = max(loaded) if loaded else None
+    refused = {}
+    for day, paths in sorted(landing_files.items()):
+        if (day - today).days > 1:
+            refused[day] = f"snapshot dated {day.isoformat()}, in the future (today is {today.isoformat()}): not loaded"
+        elif newest is not None and day > newest and loaded[newest] > 0:
+            rows = _rows(paths)
+            if rows < (1 - max_loss_share) * loaded[newest]:
+                refused[day] = (f"snapshot {day.isoformat()} lists {rows:,} citizens, "
+                                f"{100 * (1 - rows / loaded[newest]):.1f} % fewer than snapshot {newest.isoformat()} "
+                                f"({loaded[newest]:,}): a partial export? Not made the register; accept a real change "
+                                f"by raising VAXCLEAN_POPULATION_MAX_LOSS_SHARE ({max_loss_share:g})")
+    return refused
+
+
 def load_population(landing_dir: Path, raw_dir: Path) -> dict[str, object]:
     """Load new population snapshot files; returns counts for XCom."""
     landing_dir, raw_dir = Path(landing_dir), Path(raw_dir)
     init_raw(raw_dir)
     counts = LoadCounts(SOURCE)
     connection: duckdb.DuckDBPyConnection | None = None
+    found = list(discover(landing_dir / LANDING_SUBDIR))
+    by_snapshot: dict[date, list[Path]] = {}
+    for path in found:
+        day = _snapshot_date(path.relative_to(landing_dir).parts)
+        if day is not None:
+            by_snapshot.setdefault(day, []).append(path)
+    refused = refused_snapshots(by_snapshot, raw_dir, today=datetime.now(UTC).date(),
+                                max_loss_share=settings().population_max_loss_share)
     try:
-        for path in discover(landing_dir / LANDING_SUBDIR):
+        for path in found:
             counts.files_found += 1
             rel_parts = path.relative_to(landing_dir).parts
             sha256 = registry.file_sha256(path)
@@ -162,6 +221,10 @@ def load_population(landing_dir: Path, raw_dir: Path) -> dict[str, object]:
                 counts.files_unchanged += 1
             elif seen == registry.STATUS_DUPLICATE:
                 counts.files_duplicate += 1
+            elif (reason := refused.get(_snapshot_date(rel_parts))) is not None:
+                _quarantine(raw_dir, load_id=f"{SOURCE}:{sha256[:16]}", rel_path="/".join(rel_parts), sha256=sha256,
+                            size=path.stat().st_size, reason=reason, started_at=datetime.now(UTC),
+                            modified_at=registry.modified_time(path), counts=counts)
             else:
                 connection = connection or _connect()
                 _load_file(connection, raw_dir, path, rel_parts, sha256, counts)

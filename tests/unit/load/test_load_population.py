@@ -38,11 +38,11 @@ def test_two_snapshots_are_kept_and_reloads_are_skipped(dirs):
     _write(landing / "population" / "2022-01-01" / "part-0.parquet", _snapshot(50))
     _write(landing / "population" / "2022-01-01" / "part-1.parquet", _snapshot(30, offset=50))
     first = load_population(landing, raw)
-    _write(landing / "population" / "2022-06-01" / "part-0.parquet", _snapshot(60))
+    _write(landing / "population" / "2022-06-01" / "part-0.parquet", _snapshot(79))  # a death: 1 fewer
     second = load_population(landing, raw)
 
     assert (first["files_loaded"], first["rows_loaded"]) == (2, 80)
-    assert (second["files_loaded"], second["files_unchanged"], second["rows_loaded"]) == (1, 2, 60)
+    assert (second["files_loaded"], second["files_unchanged"], second["rows_loaded"]) == (1, 2, 79)
     loaded = pq.read_table(raw / "population" / "snapshot_date=2022-01-01")
     assert loaded.num_rows == 80
     newer = pq.read_table(raw / "population" / "snapshot_date=2022-06-01" / "part-0.parquet")
@@ -51,7 +51,7 @@ def test_two_snapshots_are_kept_and_reloads_are_skipped(dirs):
     assert row["_snapshot_date"] == date(2022, 6, 1) and row["_file_path"] == "population/2022-06-01/part-0.parquet"
     assert row["citizen_id"] == "019300000000" and row["_load_id"].startswith("population:")
     audits = [r for f in (raw / "load_audit" / "population").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
-    assert sorted(a["received"] for a in audits) == [30, 50, 60]
+    assert sorted(a["received"] for a in audits) == [30, 50, 79]
     assert all(a["received"] == a["loaded"] for a in audits)
 
 
@@ -66,3 +66,45 @@ def test_snapshot_with_a_missing_column_is_quarantined(dirs):
                 for r in pq.read_table(f).to_pylist()]
     assert "status" in reason
     assert not (raw / "population" / "snapshot_date=2022-01-01").exists()
+
+
+def _reasons(raw: Path) -> list[str]:
+    return [r["reason"] for f in (raw / "quarantine" / "population").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
+
+
+def test_a_snapshot_dated_in_the_future_is_quarantined_not_made_the_register(dirs):
+    landing, raw = dirs
+    _write(landing / "population" / "2022-01-01" / "part-0.parquet", _snapshot(20))
+    _write(landing / "population" / "2099-01-01" / "part-0.parquet", _snapshot(20, offset=5))
+
+    counts = load_population(landing, raw)
+
+    assert (counts["files_loaded"], counts["files_quarantined"]) == (1, 1)
+    [reason] = _reasons(raw)
+    assert "snapshot dated 2099-01-01, in the future" in reason
+    assert not (raw / "population" / "snapshot_date=2099-01-01").exists()
+
+
+def test_a_partial_snapshot_is_quarantined_unless_the_loss_is_accepted(dirs, tmp_path, monkeypatch):
+    landing, raw = dirs
+    _write(landing / "population" / "2022-01-01" / "part-0.parquet", _snapshot(100))
+    load_population(landing, raw)
+    # the next export stopped half way: two parts of three
+    _write(landing / "population" / "2022-06-01" / "part-0.parquet", _snapshot(30))
+    _write(landing / "population" / "2022-06-01" / "part-1.parquet", _snapshot(30, offset=30))
+
+    counts = load_population(landing, raw)
+
+    assert (counts["files_loaded"], counts["files_quarantined"]) == (0, 2)
+    reasons = _reasons(raw)
+    assert len(reasons) == 2 and all("lists 60 citizens, 40.0 % fewer than snapshot 2022-01-01 (100)" in r
+                                     for r in reasons)
+    assert not (raw / "population" / "snapshot_date=2022-06-01").exists()
+
+    # a real change of that size, accepted by raising the setting (a fresh raw layer: the refusal is registered)
+    monkeypatch.setenv("VAXCLEAN_POPULATION_MAX_LOSS_SHARE", "0.5")
+    fresh = tmp_path / "fresh_raw"
+    _write(landing / "older" / "population" / "2022-01-01" / "part-0.parquet", _snapshot(100))
+    load_population(landing / "older", fresh)
+    accepted = load_population(landing, fresh)
+    assert accepted["files_loaded"] == 2 and (fresh / "population" / "snapshot_date=2022-06-01").exists()
