@@ -167,3 +167,31 @@ def test_readers_never_fail_while_a_full_build_publishes(built, tmp_path):
     assert len(result["seen"]) >= 1 and runs_seen <= {1, 2}, result["seen"]
     # every observation is a whole published version: all five marts non-empty together
     assert all(all(n > 0 for n in counts) for counts, _ in result["seen"])
+
+
+def test_a_future_dated_population_snapshot_is_refused_and_blocks_publishing(built):
+    """A population snapshot dated 2099 would become the register every match is made against: the loader
+    quarantines it with the reason, the raw gate fails for the population's load, nothing is published, and
+    the register stays the last real snapshot."""
+    scenario, warehouse = built
+    before = _published(warehouse)
+    latest = sorted(p for p in (scenario / "population").iterdir() if p.is_dir())[-1]
+    future = scenario / "population" / "2099-01-01"
+    shutil.copytree(latest, future)
+    for part in future.glob("*.parquet"):  # other bytes than the real snapshot's (not a duplicate file)
+        import pyarrow.parquet as pq
+
+        pq.write_table(pq.read_table(part).slice(1), part)
+    try:
+        result = load_landing_source("population")
+        assert result["files_quarantined"] >= 1 and result["files_loaded"] == 0
+        reasons = [r for (r,) in duckdb.sql(
+            f"select reason from read_parquet('{warehouse}/raw/quarantine/population/**/*.parquet')").fetchall()]
+        assert any("snapshot dated 2099-01-01, in the future" in r for r in reasons)
+        assert not (warehouse / "raw" / "population" / "snapshot_date=2099-01-01").exists()
+        with pytest.raises(GateFailed) as failed:
+            build.gate("raw", "future-population")
+        assert "quarantine_share_per_load" in str(failed.value) and "population" in str(failed.value)
+        assert _published(warehouse) == before
+    finally:
+        shutil.rmtree(future)
