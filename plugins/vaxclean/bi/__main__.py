@@ -118,7 +118,10 @@ def start(home: Path, port: int, log_file: Path) -> subprocess.Popen:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on the port now. Probed as servers bind (SO_REUSEADDR): a connection
+    of the stopped server left in TIME_WAIT does not keep a new server off the port, a listening socket does."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
