@@ -71,17 +71,42 @@ def simulator(scenario: Path, log_file: Path) -> Iterator[tuple[str, str]]:
             [sys.executable, "-m", "vaxclean.simulator", "--scenario", str(scenario), "--host", "127.0.0.1",
              "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "VAXCLEAN_SIMULATOR_TOKEN": token},
+            start_new_session=True,
         )
     try:
         wait_ready(f"{url}/health", proc, name="the simulator")
         yield url, token
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout_s=5)
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 8) -> None:
+    """Stop a child started in a session of its own (start_new_session) with everything it started: SIGTERM
+    to its process group, then SIGKILL after `timeout_s`. (Measured: after a Ctrl-C, `airflow standalone`'s
+    scheduler was still running 50 s later; a group signal reaches the scheduler, the api-server, the
+    triggerer, the dag processor and their workers.)"""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pass
+    # the group leader may be gone while its children still run: the group is killed either way
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C (SIGINT, also in a background job, where the shell ignores it), SIGTERM (`kill`, a service
+    manager) and SIGHUP (the terminal closed) raise KeyboardInterrupt: the `finally` blocks stop the
+    children."""
+    for stopping in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stopping, _interrupt)
 
 
 def wait_ready(health_url: str, proc: subprocess.Popen, *, name: str, timeout_s: float = 60) -> None:
@@ -143,7 +168,14 @@ def _airflow(args: list[str], env: dict[str, str], log_file: Path) -> None:
     with open(log_file, "ab") as out:
         out.write(f"\n$ airflow {' '.join(args)}\n".encode())
         out.flush()
-        code = subprocess.call([airflow_bin, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        # a session of its own: stopped as a group, also when only this process gets the signal (SIGTERM)
+        proc = subprocess.Popen([airflow_bin, *args], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                stop(proc)
     if code != 0:
         raise PipelineFailed(f"`airflow {' '.join(args)}` failed (exit code {code})", log_file)
 
@@ -246,8 +278,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         scenario = ensure_demo_scenario(warehouse / "demo_scenario", args.people, args.seed)
     print(f"running the pipeline through Airflow on {scenario}")
+    stop_on_signals()
     try:
         seconds = run_pipeline(scenario=scenario, warehouse=warehouse)
+    except KeyboardInterrupt as interrupt:
+        print(f"\nstopped ({interrupt}): every process the run started was stopped", file=sys.stderr)
+        return 130
     except PipelineFailed as exc:
         print(f"\nerror: {exc.explain()}", file=sys.stderr)
         print("The last good marts (if any) are still published.", file=sys.stderr)
@@ -273,12 +309,15 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{args.port}/execution/"
         print(f"Airflow UI on http://127.0.0.1:{args.port} (admin password: {home}/"
               "simple_auth_manager_passwords.json.generated); Ctrl-C stops it.")
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("airflow")), "standalone"], env=env)
+        stop_on_signals()
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("airflow")), "standalone"], env=env,
+                                start_new_session=True)
         try:
             return proc.wait()
         except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            return proc.wait()
+            return 130
+        finally:
+            stop(proc)  # the scheduler, api-server, triggerer, dag processor and their workers: the whole group
 
 
 def main(argv: list[str] | None = None) -> int:

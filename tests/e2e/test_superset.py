@@ -26,7 +26,7 @@ import requests
 
 from vaxclean.bi import __main__ as bi_cli
 from vaxclean.bi.safety import UnsafeDatabase
-from vaxclean.cli import free_port, wait_ready
+from vaxclean.cli import free_port, stop, wait_ready
 from vaxclean.config import PROJECT_ROOT
 
 CHROMIUM = Path(os.environ.get("VAXCLEAN_CHROMIUM", "/usr/bin/chromium"))
@@ -53,7 +53,7 @@ def superset(pipeline_run, tmp_path_factory):
         yield {"url": f"http://127.0.0.1:{port}", "home": home, "site": site, "passwords": passwords,
                "warehouse": warehouse, "setup_s": setup_s}
     finally:
-        bi_cli.stop(proc)
+        stop(proc)
 
 
 def _session(superset, user: str) -> requests.Session:

@@ -18,11 +18,9 @@ its pins conflict with Airflow's.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -129,22 +127,6 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def stop(proc: subprocess.Popen, timeout_s: float = 10) -> None:
-    """Stop the server's whole process group: SIGTERM, then SIGKILL after `timeout_s`."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse).resolve()
     if not (warehouse / "published" / "bi.duckdb").exists():
@@ -163,10 +145,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     proc = start(home, args.port, home / "superset.log")
-    # Ctrl-C (SIGINT, also when started in the background, where the shell ignores it), SIGTERM (a service
-    # manager, `kill`) and SIGHUP (the terminal closed) stop the server and every process it started
-    for stopping in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stopping, _interrupt)
+    # Ctrl-C, SIGTERM and SIGHUP stop the server and every process it started
+    cli.stop_on_signals()
     try:
         cli.wait_ready(f"{url}/health", proc, name="Superset", timeout_s=180)
         print(f"""
@@ -181,7 +161,7 @@ Superset on {url} (the BI layer {warehouse}/published/bi.duckdb, read-only)
         print(f"error: {failed}; see {home / 'superset.log'}", file=sys.stderr)
         return 1
     finally:
-        stop(proc)
+        cli.stop(proc, timeout_s=10)
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
