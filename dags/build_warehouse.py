@@ -26,6 +26,8 @@ from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS, default_args
     start_date=pendulum.datetime(2021, 3, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    # one build at a time: a hung build must not hold back every later one
+    dagrun_timeout=pendulum.duration(hours=3),
     doc_md=__doc__,
     tags=["vaxclean", "warehouse", "dbt", "quality"],
     default_args=default_args(retry_minutes=1),
@@ -45,9 +47,9 @@ def build_warehouse():
 
     @task
     def build_staging(run_id=None) -> dict:
-        from vaxclean.build import build_layer
+        from vaxclean.build import build_layer_task
 
-        return build_layer("staging", run_id)
+        return build_layer_task("staging", run_id)
 
     @task(retries=0)
     def gate_staging(run_id=None) -> dict:
@@ -57,9 +59,9 @@ def build_warehouse():
 
     @task
     def build_marts(run_id=None) -> dict:
-        from vaxclean.build import build_layer
+        from vaxclean.build import build_layer_task
 
-        return build_layer("marts", run_id)
+        return build_layer_task("marts", run_id)
 
     @task(retries=0)
     def gate_marts(run_id=None) -> dict:

@@ -2,8 +2,8 @@
 # One-shot set-up that the other Airflow services wait for (docker-compose.yml: airflow-init).
 # Runs as root so that it can hand the shared volumes to the Airflow user, then:
 #   1. migrates the metadata database (idempotent);
-#   2. creates or resizes the `warehouse` pool to one slot (DuckDB has one writer);
-#   3. writes the UI admin's password into the SimpleAuthManager passwords file.
+#   2. writes the UI admin's password into the SimpleAuthManager passwords file.
+# No pool: one DAG writes the warehouse (build_warehouse, max_active_runs=1), so DuckDB has one writer.
 # The API connections need no set-up here: they come from AIRFLOW_CONN_* environment variables.
 set -euo pipefail
 
@@ -20,8 +20,6 @@ chmod -R g+rwX "${VAXCLEAN_WAREHOUSE_DIR}"
 
 echo "airflow-init: airflow $(airflow version)"
 airflow db migrate
-
-airflow pools set warehouse 1 "DuckDB has one writer: tasks that write the warehouse run one at a time"
 
 : "${AIRFLOW_UI_ADMIN_PASSWORD:?must be set}"
 echo "airflow-init: setting the password of UI user ${AIRFLOW_UI_ADMIN_USER:?must be set}"

@@ -276,6 +276,21 @@ def build_layer(layer: str, run_id: str) -> dict:
     return result
 
 
+def build_layer_task(layer: str, run_id: str) -> dict:
+    """`build_layer` as an Airflow task: a deterministic dbt failure (a failing data test, a model's SQL error)
+    fails the task without the retries meant for passing trouble (a lock, a full disk)."""
+    from vaxclean.transform.dbt import DbtFailure
+
+    try:
+        return build_layer(layer, run_id)
+    except DbtFailure as failure:
+        if failure.is_deterministic:
+            from airflow.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(failure)) from failure
+        raise
+
+
 def run_log_info(steps: dict) -> dict:
     """What `ops.run_log` keeps of a build from the DAG's step results ({"gates": {layer: gate summary},
     "builds": {layer: build result}}): seconds per step, each gate's verdict and counts, full or incremental."""

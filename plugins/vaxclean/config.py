@@ -11,6 +11,8 @@
 | VAXCLEAN_API_MAX_RETRIES | 6 | retries of a 429/5xx/timeout before the task fails |
 | VAXCLEAN_QUARANTINE_MAX_SHARE | 0.05 | soft gate: share of a load allowed in quarantine |
 | VAXCLEAN_POPULATION_MAX_LOSS_SHARE | 0.05 | a new population snapshot listing this share fewer citizens than the previous one is quarantined (a partial export), not made the register |
+| VAXCLEAN_TASK_RETRIES | 2 | retries of a failed Airflow task (not of a deterministic failure: a gate, a dbt test or model error) |
+| VAXCLEAN_TASK_TIMEOUT_MINUTES | 60 | execution timeout of every Airflow task |
 | VAXCLEAN_DUCKDB_THREADS | 2 | DuckDB threads for the build |
 | VAXCLEAN_DUCKDB_MEMORY_LIMIT | 6GB | DuckDB memory limit for the build |
 | VAXCLEAN_PSEUDONYM_SECRET | (none: required) | key of the BI layer's citizen pseudonyms (HMAC), at least 32 characters; or |

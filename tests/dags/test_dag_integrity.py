@@ -73,3 +73,40 @@ def test_build_publishes_only_after_every_gate(dagbag):
     publish = build.get_task("publish")
     upstream = publish.get_flat_relative_ids(upstream=True)
     assert {"gate_raw", "gate_staging", "gate_marts", "build_staging", "build_marts"} <= upstream
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
+def test_every_task_has_a_timeout(dagbag, path):
+    """A hung task fails instead of holding its DAG's only active run (build_warehouse: max_active_runs=1)."""
+    for t in dagbag.dags[path.stem].tasks:
+        assert t.execution_timeout is not None and t.execution_timeout.total_seconds() > 0, t.task_id
+
+
+def test_the_build_has_a_run_timeout_and_gates_do_not_retry(dagbag):
+    dag = dagbag.dags["build_warehouse"]
+    assert dag.dagrun_timeout is not None and dag.max_active_runs == 1
+    for task_id in ("gate_raw", "gate_staging", "gate_marts"):  # a failed gate fails the same way again
+        assert dag.get_task(task_id).retries == 0
+
+
+def test_a_deterministic_dbt_failure_is_not_retried():
+    """build_layer_task turns a failing dbt test or model error into AirflowFailException (no retries); a
+    lock on the warehouse file stays retryable."""
+    from airflow.exceptions import AirflowFailException
+
+    from vaxclean import build
+    from vaxclean.transform.dbt import DbtFailure
+
+    failing_test = DbtFailure("build", [{"unique_id": "test.vaxclean.primary_key_x", "status": "fail",
+                                         "message": "Got 2 results, configured to fail if != 0"}])
+    locked = DbtFailure("build", [{"unique_id": "model.vaxclean.x", "status": "error",
+                                   "message": 'IO Error: Could not set lock on file "warehouse.duckdb"'}])
+    assert failing_test.is_deterministic and not locked.is_deterministic
+    for failure, expected in ((failing_test, AirflowFailException), (locked, DbtFailure)):
+        def fails(layer, run_id, failure=failure):
+            raise failure
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(build, "build_layer", fails)
+            with pytest.raises(expected):
+                build.build_layer_task("marts", "r")

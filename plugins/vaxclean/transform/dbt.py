@@ -23,15 +23,27 @@ log = logging.getLogger(__name__)
 _FAILED = {"error", "fail", "runtime error"}
 
 
+# Failures that can pass on a retry: the warehouse file held by another process, a full disk, memory.
+_TRANSIENT = ("lock", "Could not set lock", "No space left", "Out of Memory", "OutOfMemory", "Resource temporarily")
+
+
 class DbtFailure(RuntimeError):
     """dbt ran but some nodes failed (or dbt itself could not run)."""
 
     def __init__(self, command: str, failures: list[dict[str, str]], message: str = "") -> None:
         self.command = command
         self.failures = failures
+        self.message = message
         lines = [f"dbt {command} failed" + (f": {message}" if message else "")]
         lines += [f"  {f['status']}: {f['unique_id']}: {f['message']}" for f in failures]
         super().__init__("\n".join(lines))
+
+    @property
+    def is_deterministic(self) -> bool:
+        """Whether running again on the same inputs fails the same way (a data test that fails, a model's
+        SQL error): a retry only delays the alert. A lock, a full disk or memory can pass."""
+        texts = [self.message, *(f.get("message", "") for f in self.failures)]
+        return bool(self.failures) and not any(marker in text for text in texts for marker in _TRANSIENT)
 
 
 @contextmanager
