@@ -29,6 +29,8 @@ codes as (
     union
     select distinct 'verification_outcome', outcome from {{ ref('worklist_verification_history') }}
     union
+    select distinct 'return_rejection', rejection_reason from {{ ref('worklist_verification_history') }}
+    union
     select distinct 'complaint_source', source from {{ ref('complaint_tracking') }}
     union
     select distinct 'complaint_channel', channel from {{ ref('complaint_tracking') }}

@@ -82,10 +82,14 @@ def round_trip(tmp_path_factory, monkeypatch_module, extract_and_load):
         if len(filled) == FILLED:
             break
     assert len(filled) >= 2, "the scenario should leave open cases for the police to verify"
+    hostile = _hostile_return(warehouse, scenario, next(iter(returned.values())))
 
     con = _marts(warehouse)
     before = {key: con.execute("select match_status from pub.marts.dose_reconciliation where source = ? "
                                "and source_record_id = ?", list(key)).fetchone()[0] for key in filled}
+    hostile_before = {key: con.execute("select match_status, citizen_id from pub.marts.dose_reconciliation "
+                                       "where source = ? and source_record_id = ?", list(key)).fetchone()
+                      for key in hostile}
     con.close()
     # incremental: the chain re-derives the returned records' scope
     _build(warehouse, scenario, "second", extract_and_load, incremental=True)
@@ -95,7 +99,48 @@ def round_trip(tmp_path_factory, monkeypatch_module, extract_and_load):
     shutil.copytree(warehouse / "raw", full / "raw")
     run_dbt(["build", "--full-refresh"], warehouse_dir=full)
     return {"warehouse": warehouse, "filled": filled, "before": before, "exported": exported, "returned": returned,
-            "write_back": write_back, "scenario": scenario, "full": full}
+            "write_back": write_back, "scenario": scenario, "full": full, "hostile": hostile,
+            "hostile_before": hostile_before}
+
+
+def _hostile_return(warehouse: Path, scenario: Path, template: Path) -> dict[tuple[str, str], str]:
+    """The integrity issue's attack: a return dropped in one commune's folder naming two verified doses
+    reported in another commune (không thường trú; điều chỉnh to an unrelated citizen), and a verified dose of
+    its own commune corrected to an unrelated citizen. Returns {key: the reason it must be refused for}."""
+    commune = template.parent.name
+    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+        verified = ("select u.source, u.source_record_id from intermediate.int_dose_records_unioned as u "
+                    "inner join marts.dose_reconciliation as d using (source, source_record_id) "
+                    "where d.match_status = 'verified' and u.source = 'platform' and {} order by all limit {}")
+        others = con.execute(verified.format("u.commune_code <> ?", 2), [commune]).fetchall()
+        own = con.execute(verified.format("u.commune_code = ?", 1), [commune]).fetchall()
+        stranger = con.execute("select citizen_id from marts.person_vaccination where commune_code <> ? "
+                               "order by citizen_id desc limit 1", [commune]).fetchone()[0]
+    assert len(others) == 2 and len(own) == 1
+    book = openpyxl.load_workbook(template)
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    sheet.delete_rows(2, sheet.max_row)
+    rows = [(others[0], "không thường trú", None), (others[1], "điều chỉnh", stranger), (own[0], "điều chỉnh", stranger)]
+    for (source, record_id), result, verified_id in rows:
+        values = {"Nguồn": source, "Mã bản ghi": record_id, "Kết quả xác minh": result,
+                  "Số định danh xác minh": verified_id, "Cán bộ xác minh": VERIFIER, "Ngày xác minh": "21/09/2022"}
+        sheet.append([values.get(name) for name in header])
+    target = scenario / "police_returns" / commune / f"tra_ve_{commune}_bo_sung.xlsx"
+    book.save(target)
+    return {tuple(others[0]): "returned_by_another_commune", tuple(others[1]): "returned_by_another_commune",
+            tuple(own[0]): "identity_does_not_match"}
+
+
+def test_a_hostile_return_changes_nothing_and_says_why_it_was_refused(round_trip):
+    con = _marts(round_trip["warehouse"])
+    for key, reason in round_trip["hostile"].items():
+        now = con.execute("select match_status, citizen_id from pub.marts.dose_reconciliation "
+                          "where source = ? and source_record_id = ?", list(key)).fetchone()
+        assert now == round_trip["hostile_before"][key], key
+        history = con.execute("select outcome, rejection_reason, is_current from pub.marts.worklist_verification_history "
+                              "where source = ? and source_record_id = ?", list(key)).fetchall()
+        assert history == [("rejected", reason, True)], key
 
 
 def _worklist_path(round_trip, key) -> Path:

@@ -57,7 +57,8 @@ LABELLED_BY_MART: dict[str, dict[str, str]] = {
     "complaint_tracking": {"source": "complaint_source", "channel": "complaint_channel",
                            "category": "complaint_category", "status": "complaint_status", "sla_state": "sla_state",
                            "linked_match_statuses": "match_status"},
-    "worklist_verification_history": {"source": "dose_source", "outcome": "verification_outcome"},
+    "worklist_verification_history": {"source": "dose_source", "outcome": "verification_outcome",
+                                      "rejection_reason": "return_rejection"},
     "data_quality_site_weekly": {"source": "dose_source"},
     "intake_quarantine_daily": {"reason_code": "quarantine_reason"},
 }

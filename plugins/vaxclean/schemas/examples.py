@@ -198,6 +198,7 @@ def worklist_verification_history(n: int = 6) -> pl.DataFrame:
         province_code=pl.lit("19"),
         district_code=pl.lit("164"),
         commune_code=pl.lit("05434"),
+        rejection_reason=pl.lit(None, dtype=pl.String),
     )
     verification = [hashlib.md5(f"{s}#{n}".encode()).hexdigest()
                     for s, n in zip(frame["file_sha256"], frame["line_number"], strict=True)]

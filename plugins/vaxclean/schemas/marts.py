@@ -289,6 +289,8 @@ class MartWorklistVerificationHistory(_DoseKey, _Admin):
     loaded_at: Timestamp = pa.Field(description="When the file was loaded (UTC).")
     match_status: str = pa.Field(nullable=True, isin=MATCH_STATUSES, description="The dose's match_status now (current row).")
     citizen_id: str = pa.Field(nullable=True, str_matches=CITIZEN_ID, description="Citizen credited now (current row).")
+    rejection_reason: str = pa.Field(nullable=True, isin=["returned_by_another_commune", "identity_does_not_match"],
+                                     description="Why this return row was refused (int_police_returns_validated).")
 
     class Config:
         unique = ["verification_id"]
@@ -301,18 +303,21 @@ class MartWorklistVerificationHistory(_DoseKey, _Admin):
 
     @pa.dataframe_check(name="return_sequence_counts_the_returns")
     def return_sequence_counts_the_returns(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Sequences 1..n per dose record, the current return being the n-th."""
+        """Sequences 1..n per dose record, the current return being the last one not refused (a refused return
+        never displaces one that may apply), or the n-th when every return was refused."""
         key = ("source", "source_record_id")
         returns = pl.len().over(*key)
         distinct = ~pl.struct(*key, "return_sequence").is_duplicated()
         within = pl.col("return_sequence") <= returns
-        current_is_last = implies(pl.col("is_current"), pl.col("return_sequence") == returns)
+        last_kept = pl.when(pl.col("outcome") != "rejected").then(pl.col("return_sequence")).max().over(*key)
+        current_is_last = implies(pl.col("is_current"),
+                                  (pl.col("return_sequence") == last_kept) | (pl.col("return_sequence") == returns))
         return data.lazyframe.select(distinct & within & current_is_last)
 
     @pa.dataframe_check(name="superseded_only_if_not_current")
     def superseded_only_if_not_current(cls, data: pa.PolarsData) -> pl.LazyFrame:
         superseded = pl.col("outcome") == "superseded"
-        older = pl.col("outcome").is_in(["superseded", "unknown_record"])
+        older = pl.col("outcome").is_in(["superseded", "unknown_record", "rejected"])
         return data.lazyframe.select(implies(superseded, ~pl.col("is_current")) & implies(~pl.col("is_current"), older))
 
     @pa.dataframe_check(name="match_only_on_current_return")

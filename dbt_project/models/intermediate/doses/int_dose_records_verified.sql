@@ -7,6 +7,9 @@
     không tìm thấy (not_found): `needs_review`, issue police_not_found.
   A return that credits another citizen than the one whose consistent identity (ID, name, birth date)
   the record carried also keeps suspected_borrowed_identity: the identity was borrowed.
+  A return from another commune than the record's, or whose verified identity is not the record's person
+  (int_police_returns_validated), applies nothing: worklist status `rejected`, police_return_rejection the
+  reason (worklist_verification_history publishes it; the issue codes are the contract's).
   worklist_status: open (no return yet), returned (returned, still to be reviewed), applied, rejected.
   Incremental by scope R1 (int_dose_scopes_matched, macros/dose_chain.sql): a row reads its record only
   (a new or changed return puts its record in R0: police_return_hash; a new population makes the build
@@ -22,39 +25,31 @@ returns as (
     select * from {{ ref('stg_police_returns__verifications') }}
 ),
 
-citizens as (
-    select * from {{ ref('stg_population__citizens') }}
-),
-
-verified_ids as (
-    select
-        returns.source,
-        returns.source_record_id,
-        coalesce(by_id.citizen_id, by_old_id.citizen_id) as verified_citizen_id
-    from returns
-    left join citizens as by_id on returns.police_verified_id_candidate = by_id.citizen_id
-    left join citizens as by_old_id on returns.police_verified_id_candidate = by_old_id.old_id_number
+-- the return that applies to each returned record (the newest valid one, else the newest: rejected)
+validated as (
+    select * from {{ ref('int_police_returns_validated') }}
+    where is_applied
 ),
 
 joined as (
     select
         matched.*,
-        returns.police_result,
-        -- which return was applied: the next incremental build re-derives the record when it changes
-        case when returns.source is not null then hash(returns) end as police_return_hash,
-        returns.police_verified_id_digits,
+        -- a rejected return applies nothing: the record keeps its resolution
+        case when validated.rejection_reason is null then validated.police_result end as police_result,
+        validated.rejection_reason as police_return_rejection,
+        -- the returns received for the record: the next incremental build re-derives it when they change
+        returns.police_returns_hash as police_return_hash,
+        validated.police_verified_id_digits,
         case
-            when returns.police_result in ('confirmed', 'corrected') and returns.police_verified_id_digits is null
+            when validated.police_result in ('confirmed', 'corrected') and validated.police_verified_id_digits is null
                 then matched.candidate_citizen_id
-            else verified_ids.verified_citizen_id
+            else validated.verified_citizen_id
         end as police_citizen_id
     from matched
     left join returns
         on matched.source = returns.source
         and matched.source_record_id = returns.source_record_id
-    left join verified_ids
-        on returns.source = verified_ids.source
-        and returns.source_record_id = verified_ids.source_record_id
+    left join validated on matched.dose_record_key = validated.dose_record_key
 ),
 
 final as (
@@ -107,8 +102,10 @@ final as (
             )
         ) as issues,
         police_result,
+        police_return_rejection,
         police_return_hash,
         case
+            when police_return_rejection is not null then 'rejected'
             when police_result is null then 'open'
             when police_result in ('confirmed', 'corrected') and police_citizen_id is null then 'rejected'
             when police_result = 'not_found' then 'returned'

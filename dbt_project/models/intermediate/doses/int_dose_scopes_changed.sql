@@ -28,8 +28,8 @@ site_batches as (
 ),
 
 returns as (
-    select source || '/' || source_record_id as dose_record_key, hash(returns) as police_return_hash
-    from {{ ref('stg_police_returns__verifications') }} as returns
+    select source || '/' || source_record_id as dose_record_key, police_returns_hash as police_return_hash
+    from {{ ref('stg_police_returns__verifications') }}
 ),
 
 {% if dose_chain_is_incremental() %}

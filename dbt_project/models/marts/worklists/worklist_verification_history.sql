@@ -1,9 +1,10 @@
 {#-
   The correction history: one row per police return row ever received (every file, every line), with
   who verified, when, from which file, and what became of it. The newest verification of a dose record
-  wins (by verification day, then load time, then file and line: the order stg_police_returns__verifications
-  uses); older ones are `superseded`. The current row carries the worklist status it produced
-  (`applied`, `rejected`, `returned`), or `unknown_record` when no live dose record has that key.
+  that may apply is current (int_police_returns_validated: by verification day, capped at the file's
+  arrival, then load time, then file and line; the newest row when none may apply) and carries the worklist
+  status it produced (`applied`, `rejected`, `returned`), or `unknown_record` when no live dose record has
+  that key. A refused row is `rejected` with its rejection_reason; the others are `superseded`.
   Rebuilt from the raw layer, which keeps every returned file: nothing is lost between runs.
 -#}
 with
@@ -20,16 +21,21 @@ admin_units as (
     select * from {{ ref('ref_admin_units') }}
 ),
 
+validated as (
+    select * from {{ ref('int_police_returns_validated') }}
+),
+
 ranked as (
     select
         *,
         row_number() over (
             partition by source, source_record_id
-            order by police_verified_on desc nulls last, loaded_at desc, file_path desc, line_number desc
+            order by {{ police_return_day('police_verified_on', 'loaded_at') }} desc nulls last, loaded_at desc,
+                file_path desc, line_number desc
         ) as recency_rank,
         row_number() over (
             partition by source, source_record_id
-            order by police_verified_on nulls first, loaded_at, file_path, line_number
+            order by {{ police_return_day('police_verified_on', 'loaded_at') }} nulls first, loaded_at, file_path, line_number
         ) as return_sequence
     from return_rows
 ),
@@ -41,12 +47,13 @@ final as (
         cast(ranked.source as varchar) as source,
         cast(ranked.source_record_id as varchar) as source_record_id,
         cast(ranked.return_sequence as integer) as return_sequence,
-        cast(ranked.recency_rank = 1 as boolean) as is_current,
+        cast(coalesce(validated.is_applied, ranked.recency_rank = 1) as boolean) as is_current,
         cast(
             case
                 when reconciled.source is null then 'unknown_record'
-                when ranked.recency_rank > 1 then 'superseded'
-                else reconciled.worklist_status
+                when validated.is_applied then reconciled.worklist_status
+                when validated.rejection_reason is not null then 'rejected'
+                else 'superseded'
             end as varchar
         ) as outcome,
         cast(ranked.police_result as varchar) as police_result,
@@ -63,18 +70,22 @@ final as (
         cast(ranked.file_sha256 as varchar) as file_sha256,
         cast(ranked.line_number as integer) as line_number,
         cast(ranked.loaded_at as timestamp) as loaded_at,
-        cast(case when ranked.recency_rank = 1 then reconciled.match_status end as varchar) as match_status,
-        cast(case when ranked.recency_rank = 1 then reconciled.citizen_id end as varchar) as citizen_id,
+        cast(case when validated.is_applied then reconciled.match_status end as varchar) as match_status,
+        cast(case when validated.is_applied then reconciled.citizen_id end as varchar) as citizen_id,
         -- where the dose record belongs (dose_reconciliation's place), else the commune that returned it
         cast(coalesce(reconciled.province_code, case when admin_units.commune_code is not null then '19' end)
              as varchar) as province_code,
         cast(coalesce(reconciled.district_code, admin_units.district_code) as varchar) as district_code,
-        cast(coalesce(reconciled.commune_code, ranked.returned_by_commune_code) as varchar) as commune_code
+        cast(coalesce(reconciled.commune_code, ranked.returned_by_commune_code) as varchar) as commune_code,
+        cast(validated.rejection_reason as varchar) as rejection_reason
     from ranked
     left join reconciled
         on ranked.source = reconciled.source
         and ranked.source_record_id = reconciled.source_record_id
     left join admin_units on ranked.returned_by_commune_code = admin_units.commune_code
+    left join validated
+        on ranked.file_sha256 = validated.file_sha256
+        and ranked.line_number = validated.line_number
 )
 
 select * from final

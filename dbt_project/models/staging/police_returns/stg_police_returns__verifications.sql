@@ -1,6 +1,7 @@
 {#-
   One row per returned dose record (source, source_record_id): the newest verification, by the
-  verification date then the load time, among every returned row (stg_police_returns__verification_rows,
+  verification date (a date typed after the file arrived counts as the arrival day: a future date must not
+  win for ever) then the load time, among every returned row (stg_police_returns__verification_rows,
   which normalises them and maps the results: xác nhận -> confirmed, điều chỉnh -> corrected,
   không tìm thấy -> not_found, không thường trú -> not_resident).
 -#}
@@ -15,9 +16,12 @@ ranked as (
     select
         *,
         count(*) over (partition by source, source_record_id) as return_count,
+        -- every return row of the record (order-free): a new or changed one re-derives the record
+        sum(hash(verification_rows)::hugeint) over (partition by source, source_record_id) as police_returns_hash,
         row_number() over (
             partition by source, source_record_id
-            order by police_verified_on desc nulls last, loaded_at desc, file_path desc, line_number desc
+            order by {{ police_return_day('police_verified_on', 'loaded_at') }} desc nulls last, loaded_at desc, file_path desc,
+                line_number desc
         ) as return_rank
     from verification_rows
 ),
@@ -38,7 +42,8 @@ final as (
         police_verified_on,
         returned_by_commune_code,
         loaded_at,
-        return_count
+        return_count,
+        police_returns_hash
     from ranked
     where return_rank = 1
 )
