@@ -285,7 +285,7 @@ def build_layer_task(layer: str, run_id: str) -> dict:
         return build_layer(layer, run_id)
     except DbtFailure as failure:
         if failure.is_deterministic:
-            from airflow.exceptions import AirflowFailException
+            from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(str(failure)) from failure
         raise

@@ -92,7 +92,7 @@ def test_the_build_has_a_run_timeout_and_gates_do_not_retry(dagbag):
 def test_a_deterministic_dbt_failure_is_not_retried():
     """build_layer_task turns a failing dbt test or model error into AirflowFailException (no retries); a
     lock on the warehouse file stays retryable."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from vaxclean import build
     from vaxclean.transform.dbt import DbtFailure
