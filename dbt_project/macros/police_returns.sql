@@ -4,10 +4,3 @@
 {% macro police_return_day(verified_on, loaded_at) -%}
     case when {{ verified_on }} is not null then least({{ verified_on }}, cast({{ loaded_at }} as date)) end
 {%- endmacro %}
-
-
-{#- SQL: two name keys name the same person allowing for typing (identity resolution's `is_name_close`:
-    equal, Jaro-Winkler >= 0.9, or at most two edits). -#}
-{% macro names_close(a, b) -%}
-    ({{ a }} = {{ b }} or jaro_winkler_similarity({{ a }}, {{ b }}) >= 0.9 or damerau_levenshtein({{ a }}, {{ b }}) <= 2)
-{%- endmacro %}

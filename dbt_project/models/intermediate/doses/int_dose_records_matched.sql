@@ -166,11 +166,7 @@ id_evidence as (
                     and day(records.date_of_birth) = day(citizens.date_of_birth)
                 )
         end as is_dob_near,
-        case
-            when records.name_key = citizens.name_key then true
-            when jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.9 then true
-            else damerau_levenshtein(records.name_key, citizens.name_key) <= 2
-        end as is_name_close,
+        {{ names_close('records.name_key', 'citizens.name_key') }} as is_name_close,
         (
             not citizens.is_birth_year_only and records.vaccinated_on < citizens.date_of_birth
             or citizens.is_birth_year_only and year(records.vaccinated_on) < year(citizens.date_of_birth)

@@ -90,7 +90,7 @@ final as (
     inner join records on cases.dose_record_key = records.dose_record_key
     left join citizens as candidate on cases.candidate_citizen_id = candidate.citizen_id
     left join returns on cases.source = returns.source and cases.source_record_id = returns.source_record_id
-    left join units as station on records.site_code = 'TYT-' || station.commune_code
+    left join units as station on {{ is_station_of_commune('records.site_code', 'station.commune_code') }}
     left join history on cases.source = history.source and cases.source_record_id = history.source_record_id
 )
 
