@@ -34,9 +34,7 @@ verified as (
 ),
 
 deduplicated as (
-    select
-        dose_record_key,
-        case when is_duplicate then duplicate_of_source || '/' || duplicate_of_record_id end as original_key
+    select dose_record_key, original_key
     from {{ dose_scope_rows(ref('int_dose_records_deduplicated'), ref('int_dose_scopes_paired')) }}
 ),
 

@@ -152,7 +152,7 @@ next_originals as (
     {%- if is_incremental() %}
     union all
     -- the duplicates outside the scope, as the previous build resolved them (the scope's are re-derived)
-    select dose_record_key, duplicate_of_source || '/' || duplicate_of_record_id
+    select dose_record_key, original_key
     from {{ this }}
     where is_duplicate and dose_record_key not in (select dose_record_key from scope)
     {%- endif %}
@@ -181,7 +181,9 @@ final as (
         candidates.source_record_id,
         kept.original_key is not null as is_duplicate,
         split_part(kept.original_key, '/', 1) as duplicate_of_source,
-        nullif(substr(kept.original_key, strpos(kept.original_key, '/') + 1), '') as duplicate_of_record_id
+        nullif(substr(kept.original_key, strpos(kept.original_key, '/') + 1), '') as duplicate_of_record_id,
+        -- the kept record's dose_record_key (null: not a duplicate), as the chain keys records
+        kept.original_key
     from candidates
     left join kept on candidates.dose_record_key = kept.dose_record_key
 )

@@ -31,7 +31,7 @@ verified as (
 ),
 
 deduplicated as (
-    select dose_record_key, is_duplicate, duplicate_of_source, duplicate_of_record_id
+    select dose_record_key, is_duplicate, original_key
     from {{ ref('int_dose_records_deduplicated') }}
     where {{ in_dose_scope(ref('int_dose_scopes_sequenced')) }}
 ),
@@ -125,7 +125,7 @@ final as (
     left join signalled on deduplicated.dose_record_key = signalled.dose_record_key
     left join originals_signalled as original_signalled
         on deduplicated.is_duplicate
-        and original_signalled.dose_record_key = deduplicated.duplicate_of_source || '/' || deduplicated.duplicate_of_record_id
+        and original_signalled.dose_record_key = deduplicated.original_key
     where signalled.dose_record_key is not null or original_signalled.dose_record_key is not null
 )
 

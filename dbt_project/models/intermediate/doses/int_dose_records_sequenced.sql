@@ -47,7 +47,7 @@ screened as (
 
 signed_copies as (
     -- a kept record whose duplicate (e.g. its re-keyed platform copy) is signed: the dose is signed
-    select duplicate_of_source || '/' || duplicate_of_record_id as dose_record_key
+    select deduplicated.original_key as dose_record_key
     from {{ ref('int_dose_records_deduplicated') }} as deduplicated
     inner join signatures on deduplicated.dose_record_key = signatures.dose_record_key
     where deduplicated.is_duplicate and signatures.is_signed

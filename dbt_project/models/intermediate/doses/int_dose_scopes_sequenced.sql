@@ -21,17 +21,12 @@ paired as (
 ),
 
 deduplicated as (
-    select
-        dose_record_key,
-        case when is_duplicate then duplicate_of_source || '/' || duplicate_of_record_id end as original_key
-    from {{ ref('int_dose_records_deduplicated') }}
+    select dose_record_key, original_key from {{ ref('int_dose_records_deduplicated') }}
 ),
 
 -- R2's rows as int_dose_records_deduplicated re-derived them
 paired_deduplicated as (
-    select
-        dose_record_key,
-        case when is_duplicate then duplicate_of_source || '/' || duplicate_of_record_id end as original_key
+    select dose_record_key, original_key
     from {{ dose_scope_rows(ref('int_dose_records_deduplicated'), ref('int_dose_scopes_paired')) }}
 ),
 
