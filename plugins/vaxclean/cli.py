@@ -82,9 +82,8 @@ def simulator(scenario: Path, log_file: Path) -> Iterator[tuple[str, str]]:
 
 def stop(proc: subprocess.Popen, timeout_s: float = 8) -> None:
     """Stop a child started in a session of its own (start_new_session) with everything it started: SIGTERM
-    to its process group, then SIGKILL after `timeout_s`. (Measured: after a Ctrl-C, `airflow standalone`'s
-    scheduler was still running 50 s later; a group signal reaches the scheduler, the api-server, the
-    triggerer, the dag processor and their workers.)"""
+    to its process group, then SIGKILL after `timeout_s`. A signal to the child alone leaves its children
+    running (`airflow standalone`'s scheduler, api-server, triggerer, dag processor and their workers)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
