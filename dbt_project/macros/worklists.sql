@@ -1,7 +1,9 @@
-{#- SQL: the commune health station `site_code` belongs to is the commune `commune_code`. The station code
-    TYT-<commune code> is a convention of this project's own generator, not of the sources contract (issue
-    #20, site kinds from evidence, replaces it): one definition, for the worklist routing and the check of
-    police returns alike. -#}
-{% macro is_station_of_commune(site_code, commune_code) -%}
-    {{ site_code }} = 'TYT-' || {{ commune_code }}
+{#- SQL (a select): the commune health stations and the commune each serves (site_code, commune_code,
+    district_code), as int_vaccination_sites finds them from evidence. Site codes follow no convention the
+    pipeline may rely on. One definition, for the worklist routing and the check of police returns alike. -#}
+{% macro commune_stations() -%}
+    select sites.site_code, units.commune_code, units.district_code
+    from {{ ref('int_vaccination_sites') }} as sites
+    inner join {{ ref('ref_admin_units') }} as units on sites.commune_code = units.commune_code
+    where sites.site_kind = 'commune_station'
 {%- endmacro %}

@@ -42,6 +42,12 @@ codes as (
     select distinct 'sla_state', sla_state from {{ ref('complaint_tracking') }}
     union
     select distinct 'quarantine_reason', reason_code from {{ ref('intake_quarantine_daily') }}
+    union
+    select distinct 'site_kind', site_kind from {{ ref('vaccination_sites') }}
+    union
+    select distinct 'site_kind_source', kind_source from {{ ref('vaccination_sites') }}
+    union
+    select distinct 'site_evidence', unnest(evidence) from {{ ref('vaccination_sites') }}
 )
 
 select codes.domain, codes.code

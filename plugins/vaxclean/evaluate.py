@@ -115,6 +115,10 @@ def duplicate_scores(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def borrowed_scores(con: duckdb.DuckDBPyConnection) -> dict:
+    """Borrowed identities caught (marts.md) and what the screening costs: correct credits it sent to review
+    (a record of its true citizen, neither borrowed nor a duplicate, withheld as a suspected borrowed
+    identity), as a count and a share of the recall base. Per signal: the borrowed records and the correct
+    credits each borrowed_identity_* issue code was on."""
     caught, total = con.execute("""
         select count(*) filter (where
                    not (is_credited and citizen_id is not distinct from recorded_citizen_id)
@@ -122,7 +126,24 @@ def borrowed_scores(con: duckdb.DuckDBPyConnection) -> dict:
                count(*)
         from scored where is_borrowed
     """).fetchone()
-    return {"borrowed": total, "caught": caught, "caught_rate": _ratio(caught, total)}
+    lost, base = con.execute("""
+        select count(*) filter (where list_contains(coalesce(issues, []), 'suspected_borrowed_identity')
+                                and not is_credited),
+               count(*)
+        from scored
+        where true_citizen_id is not null and duplicate_of_record_id is null and not is_borrowed
+    """).fetchone()
+    signals = {signal: {"borrowed": borrowed, "correct_credits": correct} for signal, borrowed, correct in con.execute("""
+        select signal,
+               count(*) filter (where is_borrowed),
+               count(*) filter (where not is_borrowed and true_citizen_id is not null and duplicate_of_record_id is null)
+        from (select *, unnest(issues) as signal from scored)
+        where starts_with(signal, 'borrowed_identity_')
+        group by signal order by signal
+    """).fetchall()}
+    return {"borrowed": total, "caught": caught, "caught_rate": _ratio(caught, total),
+            "correct_credits_sent_to_review": lost, "correct_credits_sent_to_review_share": _ratio(lost, base),
+            "signals": signals}
 
 
 def complaint_scores(con: duckdb.DuckDBPyConnection, scenario: Path) -> dict:

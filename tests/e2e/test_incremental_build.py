@@ -1,6 +1,7 @@
 """The incremental build equals a full build: a generated scenario is built, then a delta arrives (platform
 edits of names, birth dates, IDs, phones and dates, tombstones, new doses and re-keyed copies of existing
-ones, a site batch delivered again under another file name); the incremental build (vaxclean.build,
+ones, a station renamed as a company's clinic on most of its records, a site batch delivered again under
+another file name); the incremental build (vaxclean.build,
 dose chain by scope) and a full refresh of the same raw layer give the same rows in every table of the
 dose chain and every mart."""
 
@@ -33,8 +34,9 @@ def _build(run_id: str, *, publish: bool = False) -> dict:
     return built
 
 
-def _delta(history: Path, out: Path, rng: random.Random) -> dict[str, int]:
-    """Platform versions in [T0, T1) that touch every scope rule (phone, ID, name + birth date, citizen)."""
+def _delta(history: Path, out: Path, rng: random.Random) -> tuple[dict[str, int], str]:
+    """Platform versions in [T0, T1) that touch every scope rule (phone, ID, name + birth date, citizen, a
+    site's kind)."""
     records = [json.loads(line) for line in history.read_text(encoding="utf-8").splitlines() if line.strip()]
     newest = {r["record_id"]: r for r in sorted(records, key=lambda r: r["updated_at"])}
     live = [r for r in newest.values() if not r.get("deleted")]
@@ -65,9 +67,22 @@ def _delta(history: Path, out: Path, rng: random.Random) -> dict[str, int]:
             row["vaccinated_on"] = (dt.date.fromisoformat(row["vaccinated_on"]) - dt.timedelta(days=40)).isoformat()
         counts[kind] += 1
         out_rows.append(row)
+    # a site renamed on most of its records: its kind changes (a station becomes a workplace clinic), and
+    # its records not renamed (outside R0) must be screened and routed again by the new kind
+    by_site: dict[str, list[dict]] = {}
+    for r in live:
+        by_site.setdefault(r["site_code"], []).append(r)
+    site = min((c for c, rs in by_site.items() if len(rs) >= 8), key=lambda c: (len(by_site[c]), c))
+    untouched = {r["record_id"] for r in picked}
+    renamed = sorted((r for r in by_site[site] if r["record_id"] not in untouched), key=lambda r: r["record_id"])[2:]
+    for j, record in enumerate(renamed):
+        row = dict(record, site_name="Phòng y tế Công ty TNHH Điện tử Delta")
+        row["updated_at"] = (T0 + dt.timedelta(seconds=10 * len(picked) + j)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out_rows.append(row)
+    counts["site_renamed"] = len(renamed)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out_rows), encoding="utf-8")
-    return counts
+    return counts, site
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +99,7 @@ def builds(tmp_path_factory, monkeypatch_module, extract_and_load):
     extract_and_load(scenario, raw, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), T0)
     first = _build("first", publish=True)
 
-    counts = _delta(scenario / "platform" / "immunizations.jsonl",
+    counts, renamed_site = _delta(scenario / "platform" / "immunizations.jsonl",
                     base / "delta" / "platform" / "immunizations.jsonl", random.Random(SEED))
     extract_and_load(base / "delta", raw, T0, T1, ("immunizations",), load_files=False)
     # a site batch exported again later, its last row withdrawn: a new version of the batch
@@ -100,7 +115,7 @@ def builds(tmp_path_factory, monkeypatch_module, extract_and_load):
     shutil.copytree(raw, full / "raw")
     monkeypatch_module.setenv("VAXCLEAN_WAREHOUSE_DIR", str(full))
     _build("full")
-    return {"first": first, "incremental": incremental, "counts": counts,
+    return {"first": first, "incremental": incremental, "counts": counts, "renamed_site": renamed_site,
             "incremental_db": warehouse / "warehouse.duckdb", "full_db": full / "warehouse.duckdb",
             "published_db": warehouse / "published" / "marts.duckdb"}
 
@@ -123,6 +138,20 @@ def test_incremental_equals_full_refresh(builds, compare_builds):
     assert "intermediate.int_dose_records_sequenced" in tables and "marts.person_vaccination" in tables
     assert tables == incremental_tables
     assert differences == {}
+
+
+def test_a_site_whose_kind_changed_is_screened_and_routed_again(builds):
+    """The renamed station is a workplace clinic now; all its records, renamed or not, were re-derived."""
+    con = duckdb.connect(str(builds["incremental_db"]), read_only=True)
+    kind, outside = con.execute("""
+        select
+            (select site_kind from intermediate.int_vaccination_sites where site_code = $site),
+            (select count(*) from intermediate.int_dose_records_unioned as records
+             where records.site_code = $site
+                 and records.dose_record_key not in (select dose_record_key from intermediate.int_dose_scopes_sequenced))
+    """, {"site": builds["renamed_site"]}).fetchone()
+    assert kind == "workplace_clinic"
+    assert outside == 0
 
 
 def test_the_scopes_were_small_and_the_delta_landed(builds):

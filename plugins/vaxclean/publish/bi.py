@@ -61,6 +61,7 @@ LABELLED_BY_MART: dict[str, dict[str, str]] = {
                                       "rejection_reason": "return_rejection"},
     "data_quality_site_weekly": {"source": "dose_source"},
     "intake_quarantine_daily": {"reason_code": "quarantine_reason"},
+    "vaccination_sites": {"site_kind": "site_kind", "kind_source": "site_kind_source", "evidence": "site_evidence"},
 }
 PIPELINE_RUNS_SQL = """
 select

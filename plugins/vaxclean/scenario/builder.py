@@ -19,6 +19,7 @@ from vaxclean.scenario.campaign import assign_sites, generate_doses
 from vaxclean.scenario.dirt import RATES, WRONG_DETAIL_KINDS, Dirt, tags_to_string
 from vaxclean.scenario.people import EPOCH, People, generate_people
 from vaxclean.scenario.records import build_records
+from vaxclean.scenario.sites import generate_sites
 from vaxclean.scenario.versions import clean_fields, final_tags, plan, platform_versions, record_ids
 
 log = logging.getLogger(__name__)
@@ -27,18 +28,20 @@ SNAPSHOT_DATES = (dt.date(2021, 6, 30), dt.date(2022, 9, 30))
 EXCEL_EPOCH_DAY = (dt.date(1899, 12, 30) - EPOCH).days
 
 
-def generate(out_dir: Path, people: int, seed: int) -> dict:
-    """Write the scenario to `out_dir` (replacing it) and return the manifest."""
+def generate(out_dir: Path, people: int, seed: int, site_convention: str | None = None) -> dict:
+    """Write the scenario to `out_dir` (replacing it) and return the manifest. `site_convention`: how
+    site codes are written (sites.SITE_CONVENTIONS; by default the seed picks one)."""
     out_dir = Path(out_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     t0 = time.perf_counter()
+    sites = generate_sites(seed, site_convention)
     rng = np.random.default_rng(seed)
     p = generate_people(rng, people)
     doses = assign_sites(rng, p, generate_doses(rng, p))
-    records = build_records(rng, p, doses)
-    dirt = Dirt(rng, p, records)
+    records = build_records(rng, p, doses, sites)
+    dirt = Dirt(rng, p, records, sites)
     reported = dirt.run()
     times = plan(rng, records, dirt.tags)
     ids = record_ids(rng, records.height)
@@ -62,7 +65,10 @@ def generate(out_dir: Path, people: int, seed: int) -> dict:
     (out_dir / "truth").mkdir(exist_ok=True)
     truth.write_csv(out_dir / "truth" / "doses.csv", null_value="")
     comp.truth.write_csv(out_dir / "truth" / "tickets.csv", null_value="")
+    used = records["site"].unique()
+    sites.truth_of(used).write_csv(out_dir / "truth" / "sites.csv", null_value="")
     manifest = _manifest(seed, people, p, doses, final, tagmask, versions, comp, batch_stats, police_stats)
+    manifest["site_convention"] = sites.convention
     (out_dir / "truth" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                                       encoding="utf-8")
     log.info("scenario written to %s in %.1fs", out_dir, time.perf_counter() - t0)

@@ -13,6 +13,7 @@ import polars as pl
 
 from vaxclean.scenario import reference as ref
 from vaxclean.scenario.people import People, day
+from vaxclean.scenario.sites import Sites
 
 RATES: dict[str, float] = {
     # person level (per vaccinated person)
@@ -47,8 +48,8 @@ def _s(values: np.ndarray | list, name: str = "") -> pl.Series:
 class Dirt:
     """Applies the dirt to a records frame; `run()` returns the reported fields and the tags."""
 
-    def __init__(self, rng: np.random.Generator, people: People, records: pl.DataFrame) -> None:
-        self.rng, self.p, self.r = rng, people, records
+    def __init__(self, rng: np.random.Generator, people: People, records: pl.DataFrame, sites: Sites) -> None:
+        self.rng, self.p, self.r, self.sites = rng, people, records, sites
         self.n = records.height
         self.person = records["person"].to_numpy()
         self.id_person = records["id_person"].to_numpy()
@@ -361,17 +362,11 @@ class Dirt:
         return pl.Series("priority_group", group.tolist()), pl.Series("workplace", work.tolist())
 
     def site_names(self) -> pl.Series:
-        units = ref.load_units()
-        idx = self.r["site_commune_idx"].to_numpy()
+        """The site's name as it types it (Phổ Yên's units renamed on ref.PHO_YEN_CHANGE_ON)."""
+        site = self.r["site"].to_numpy()
         after = self.r["vaccinated_day"].to_numpy() >= day(ref.PHO_YEN_CHANGE_ON)
-        cname = np.where(after, np.array(units.commune_name_after)[idx], np.array(units.commune_name)[idx])
-        dname = np.where(after, np.array(units.district_name_after)[idx], np.array(units.district_name)[idx])
-        kind = self.r["site_kind"].to_numpy()
-        fac = self.r["factory_idx"].to_numpy()
-        fnames = np.array([f.name for f in ref.FACTORIES] + [""])
-        out = np.where(kind == 2, fnames[np.where(fac >= 0, fac, len(fnames) - 1)],
-                       np.where(kind == 1, np.char.add("Trung tâm Y tế ", dname.astype(str)),
-                                np.char.add("Trạm Y tế ", cname.astype(str))))
+        out = np.where(after, self.sites.column("name_after", site).to_numpy(),
+                       self.sites.column("name", site).to_numpy())
         return pl.Series("site_name", out.tolist())
 
     # ---- all -------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import polars as pl
 
 from vaxclean.scenario import reference as ref
 from vaxclean.scenario.people import People, day
+from vaxclean.scenario.sites import Sites
 
 REKEY_RATE = 0.2  # share of batch rows later keyed into the platform by hand
 DOUBLE_ENTRY_RATE = 0.015  # share of platform doses entered twice by the site
@@ -23,15 +24,10 @@ XLSX_FILE_SHARE = 0.35
 CSV_ENCODINGS = (("utf-8", 0.4), ("utf-8-sig", 0.35), ("cp1258", 0.25))
 
 
-def site_codes(doses: pl.DataFrame) -> pl.Series:
-    units = ref.load_units()
-    commune = pl.Series(units.commune_code).gather(doses["site_commune_idx"])
-    district = pl.Series(units.district_code).gather(doses["site_commune_idx"])
-    factory = pl.Series([f.code for f in ref.FACTORIES] + [""]).gather(
-        doses["factory_idx"].cast(pl.Int32).replace(-1, len(ref.FACTORIES)))
-    kind = doses["site_kind"]
-    return pl.select(pl.when(kind == 2).then(factory).when(kind == 1).then("TTYT-" + district)
-                     .otherwise("TYT-" + commune)).to_series().alias("site_code")
+def site_codes(doses: pl.DataFrame, sites: Sites) -> pl.DataFrame:
+    """Each dose's site (`site`, a row of sites.frame) and its code in the scenario's convention."""
+    site = sites.site_index(doses)
+    return doses.with_columns(pl.Series("site", site), sites.column("code", site).alias("site_code"))
 
 
 def borrowed_identity(rng: np.random.Generator, p: People, doses: pl.DataFrame) -> np.ndarray:
@@ -61,9 +57,9 @@ def borrowed_identity(rng: np.random.Generator, p: People, doses: pl.DataFrame) 
     return id_person
 
 
-def build_records(rng: np.random.Generator, p: People, doses: pl.DataFrame) -> pl.DataFrame:
+def build_records(rng: np.random.Generator, p: People, doses: pl.DataFrame, sites: Sites) -> pl.DataFrame:
     """All dose records with their source, keys and duplicate links (before any dirt)."""
-    doses = doses.with_columns(site_codes(doses), pl.Series("id_person", borrowed_identity(rng, p, doses)))
+    doses = site_codes(doses, sites).with_columns(pl.Series("id_person", borrowed_identity(rng, p, doses)))
     n = doses.height
     base = doses.with_columns(
         pl.Series("dup_of", np.full(n, -1, dtype=np.int64)),

@@ -305,6 +305,37 @@ def intake_quarantine_daily(n: int = 4) -> pl.DataFrame:
     )
 
 
+def vaccination_sites(n: int = 6) -> pl.DataFrame:
+    i = pl.col("i")
+    station = i % 3 == 0
+    return _idx(n).select(
+        site_code=pl.format("S{}", i),
+        site_name=pl.when(station).then(pl.lit("Trạm Y tế Phường Quang Vinh")).otherwise(pl.lit("Cty TNHH May A")),
+        site_kind=pl.when(station).then(pl.lit("commune_station")).otherwise(pl.lit("workplace_clinic")),
+        kind_source=pl.lit("name"),
+        confidence=pl.lit(0.95),
+        has_conflicting_evidence=pl.lit(False),
+        evidence=pl.when(station).then(pl.lit(["name_says_commune_station", "all_ages", "one_commune"]))
+        .otherwise(pl.lit(["name_says_workplace_clinic", "working_ages_only", "one_employer"])),
+        name_kind=pl.when(station).then(pl.lit("commune_station")).otherwise(pl.lit("workplace_clinic")),
+        name_keyword=pl.when(station).then(pl.lit("tram y te")).otherwise(pl.lit("cty")),
+        profile_kind=pl.when(station).then(pl.lit("commune_station")).otherwise(pl.lit("workplace_clinic")),
+        province_code=pl.lit("19"),
+        district_code=pl.lit("164"),
+        commune_code=pl.when(station).then(pl.lit("05434")).otherwise(pl.lit(None, dtype=pl.String)),
+        commune_source=pl.when(station).then(pl.lit("name_and_people")).otherwise(pl.lit(None, dtype=pl.String)),
+        dose_records=(i * 10 + 40),
+        offline_share=pl.lit(0.1),
+        working_age_share=pl.when(station).then(pl.lit(0.6)).otherwise(pl.lit(1.0)),
+        minor_share=pl.when(station).then(pl.lit(0.2)).otherwise(pl.lit(0.0)),
+        elderly_share=pl.when(station).then(pl.lit(0.2)).otherwise(pl.lit(0.0)),
+        top_workplace=pl.lit("Công ty TNHH May A"),
+        top_workplace_share=pl.lit(0.7),
+        top_commune_share=pl.lit(0.8),
+        communes_served=(i + 1),
+    )
+
+
 def reference_frames() -> dict[str, pl.DataFrame]:
     """The warehouse's reference tables the publisher reads (the dbt seeds, as dbt loads them: text)."""
     from vaxclean.config import DBT_PROJECT_DIR
@@ -328,6 +359,7 @@ MART_EXAMPLES = {
     "worklist_commune_daily": worklist_commune_daily,
     "data_quality_site_weekly": data_quality_site_weekly,
     "intake_quarantine_daily": intake_quarantine_daily,
+    "vaccination_sites": vaccination_sites,
 }
 
 
@@ -336,7 +368,7 @@ def mart_frames(scale: int = 1) -> dict[str, pl.DataFrame]:
     sizes = {"dose_reconciliation": 24, "person_vaccination": 10, "commune_worklist": 6,
              "complaint_tracking": 6, "kpi_commune_daily": 8, "worklist_verification_history": 6,
              "kpi_province_summary": 6, "worklist_commune_daily": 8, "data_quality_site_weekly": 6,
-             "intake_quarantine_daily": 4}
+             "intake_quarantine_daily": 4, "vaccination_sites": 6}
     return {name: build(sizes[name] * scale) for name, build in MART_EXAMPLES.items()}
 
 

@@ -497,6 +497,46 @@ class MartDataQualitySiteWeekly(_Admin):
             & (pl.col("files_quarantined") <= pl.col("files_received")))
 
 
+SITE_KINDS = ("commune_station", "district_centre", "hospital", "workplace_clinic", "mobile_team", "other")
+SITE_KIND_SOURCES = ("registry", "name", "people", "none")
+
+
+class MartVaccinationSites(_Admin):
+    """The vaccination sites for the data team's review: each site's kind, decided from evidence."""
+
+    site_code: str = pa.Field(str_length={"min_value": 1}, description="The site's code (a key only).")
+    site_name: str = pa.Field(nullable=True, description="The name most of its platform records carry.")
+    site_kind: str = pa.Field(isin=SITE_KINDS, description="What the site is.")
+    kind_source: str = pa.Field(isin=SITE_KIND_SOURCES, description="What decided the kind.")
+    confidence: float = pa.Field(in_range={"min_value": 0.0, "max_value": 1.0}, description="How sure the kind is.")
+    has_conflicting_evidence: bool = pa.Field(description="Name and people disagree.")
+    evidence: list[str] = pa.Field(description="What was seen, as codes.")
+    name_kind: str = pa.Field(nullable=True, isin=SITE_KINDS, description="The kind the name says.")
+    name_keyword: str = pa.Field(nullable=True, description="The words that said it.")
+    profile_kind: str = pa.Field(nullable=True, isin=SITE_KINDS, description="The kind the people say.")
+    commune_source: str = pa.Field(nullable=True, isin=("registry", "name_and_people", "name", "people"),
+                                   description="How a station's commune was found.")
+    dose_records: pl.Int64 = pa.Field(ge=1, description="Dose records naming the site.")
+    offline_share: float = _share("Share sent as site batch files.")
+    working_age_share: float = _share("Share of working age.")
+    minor_share: float = _share("Share younger.")
+    elderly_share: float = _share("Share older.")
+    top_workplace: str = pa.Field(nullable=True, description="The most reported workplace.")
+    top_workplace_share: float = _share("Its share.")
+    top_commune_share: float = _share("Share from the commune most live in.")
+    communes_served: pl.Int64 = _count("Distinct residence communes.")
+
+    class Config:
+        unique = ["site_code"]
+        strict = False
+
+    @pa.dataframe_check(name="station_has_its_commune_only")
+    def station_has_its_commune_only(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Only a commune station names the commune it serves (the worklist routing reads it)."""
+        return data.lazyframe.select(pl.col("commune_code").is_null() | (pl.col("site_kind") == "commune_station")
+                                     | (pl.col("kind_source") == "registry"))
+
+
 class MartIntakeQuarantineDaily(pa.DataFrameModel):
     """What could not be read, per day, source and reason class."""
 
@@ -527,6 +567,7 @@ MART_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "worklist_commune_daily": MartWorklistCommuneDaily,
     "data_quality_site_weekly": MartDataQualitySiteWeekly,
     "intake_quarantine_daily": MartIntakeQuarantineDaily,
+    "vaccination_sites": MartVaccinationSites,
 }
 
 

@@ -119,6 +119,13 @@ BREAKS = {
         ("isin", lambda f: _first(f, pl.lit(True), source="hotline")),
         ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
     ],
+    "vaccination_sites": [
+        ("station_has_its_commune_only", lambda f: _first(f, pl.col("site_kind") == "workplace_clinic",
+                                                          commune_code="05434")),
+        ("isin", lambda f: _first(f, pl.lit(True), site_kind="factory_clinic")),
+        ("in_range", lambda f: _first(f, pl.lit(True), confidence=1.5)),
+        ("multiple_fields_uniqueness", lambda f: pl.concat([f, f.head(1)])),
+    ],
     "intake_quarantine_daily": [
         ("whole_files_within_affected", lambda f: _first(f, pl.lit(True), files_quarantined_whole=9)),
         ("str_matches", lambda f: _first(f, pl.lit(True), reason_code="Header mismatch")),

@@ -9,6 +9,9 @@
     verified_citizen_id, police_return_hash int_dose_records_verified (R2: citizen before duplicates and
                                             screening; R0: which police return was applied)
     original_key                            int_dose_records_deduplicated (R2, R4: the kept record of a duplicate)
+    site_code                               int_dose_records_unioned (R0)
+    site_kind, site_commune_code            int_vaccination_sites, for the record's site (R4: whose site's kind
+                                            or commune changed)
     citizen_id, commune_code, district_code, vaccinated_on, match_status
                                             int_dose_records_sequenced (R4, the counts, person_vaccination)
   Incremental by scope R4 (int_dose_scopes_sequenced), which holds every record any model re-derived: a
@@ -24,7 +27,8 @@ scope as (
 
 records as (
     select
-        dose_record_key, received_at, extracted_at, phone, phone_evidence_hash, id_candidate, name_key, date_of_birth
+        dose_record_key, received_at, extracted_at, phone, phone_evidence_hash, id_candidate, name_key, date_of_birth,
+        site_code
     from {{ dose_scope_rows(ref('int_dose_records_unioned'), ref('int_dose_scopes_changed')) }}
 ),
 
@@ -43,12 +47,16 @@ sequenced as (
     from {{ dose_scope_rows(ref('int_dose_records_sequenced'), ref('int_dose_scopes_sequenced')) }}
 ),
 
-final as (
+sites as (
+    select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites') }}
+),
+
+chained as (
     select
         sequenced.dose_record_key,
         {%- if is_incremental() %}
         {%- for column in ['received_at', 'extracted_at', 'phone', 'phone_evidence_hash', 'id_candidate', 'name_key',
-                           'date_of_birth'] %}
+                           'date_of_birth', 'site_code'] %}
         case when records.dose_record_key is not null then records.{{ column }} else scope.previous_{{ column }} end
             as {{ column }},
         {%- endfor %}
@@ -66,6 +74,7 @@ final as (
         records.id_candidate,
         records.name_key,
         records.date_of_birth,
+        records.site_code,
         verified.verified_citizen_id,
         verified.police_return_hash,
         deduplicated.original_key,
@@ -82,6 +91,13 @@ final as (
     {%- if is_incremental() %}
     left join scope on sequenced.dose_record_key = scope.dose_record_key
     {%- endif %}
+),
+
+-- the site's kind and commune this build's screening and routing used
+final as (
+    select chained.*, sites.site_kind, sites.commune_code as site_commune_code
+    from chained
+    left join sites on chained.site_code = sites.site_code
 )
 
 select * from final

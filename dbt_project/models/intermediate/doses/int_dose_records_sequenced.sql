@@ -10,7 +10,7 @@
   Duplicates take status `duplicate`, credit nobody and carry no sequence. A kept record is signed when it
   or one of its duplicates (its re-keyed copy) carries the site's signature.
   A record the borrowed-identity screening suspects (int_dose_records_screened) is not credited:
-  needs_review with suspected_borrowed_identity.
+  needs_review with suspected_borrowed_identity and the signals that fired (borrowed_identity_*).
   Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): the scope holds every
   record of each citizen it touches (the sequence is per citizen) and the originals of its duplicates.
 -#}
@@ -41,7 +41,7 @@ citizens as (
 
 -- the suspected records of the scope (int_dose_records_screened holds only suspected records)
 screened as (
-    select dose_record_key, true as is_suspected_borrowed_identity, has_borrowed_identity_signal
+    select dose_record_key, true as is_suspected_borrowed_identity, has_borrowed_identity_signal, borrowed_identity_signals
     from {{ dose_scope_rows(ref('int_dose_records_screened'), ref('int_dose_scopes_sequenced')) }}
 ),
 
@@ -76,7 +76,7 @@ resolved as (
         verified.candidate_citizen_id,
         verified.candidate_score,
         case when coalesce(screened.is_suspected_borrowed_identity, false)
-            then list_append(verified.issues, 'suspected_borrowed_identity')
+            then list_concat(verified.issues, ['suspected_borrowed_identity'], screened.borrowed_identity_signals)
             else verified.issues end as issues,
         verified.police_result,
         verified.worklist_status,

@@ -79,8 +79,8 @@ unioned as (
     select
         source, source_record_id, full_name, name_key, date_of_birth_reported, date_of_birth, is_dob_year_only,
         is_dob_day_month_swapped, is_dob_excel_serial, gender, id_number_reported, id_digits, id_class,
-        id_candidate, phone_reported, phone, province_code, district_code, commune_code, site_code,
-        vaccine_reported, vaccine_key, lot_number, dose_number_reported, vaccinated_on, is_signed,
+        id_candidate, phone_reported, phone, province_code, district_code, commune_code, site_code, site_name,
+        workplace, vaccine_reported, vaccine_key, lot_number, dose_number_reported, vaccinated_on, is_signed,
         updated_at as received_at, last_extracted_at as extracted_at
     from platform
     union all
@@ -88,8 +88,9 @@ unioned as (
         source, source_record_id, full_name, name_key, date_of_birth_reported, date_of_birth, is_dob_year_only,
         is_dob_day_month_swapped, is_dob_excel_serial, gender, id_number_reported, id_digits, id_class,
         id_candidate, phone_reported, phone, province_code, district_code, commune_code, site_code,
-        vaccine_reported, vaccine_key, lot_number, dose_number_reported, vaccinated_on, is_signed,
-        loaded_at as received_at, null::timestamp as extracted_at
+        -- a batch file has no site name column (its folder is the site's code)
+        null::varchar as site_name, workplace, vaccine_reported, vaccine_key, lot_number, dose_number_reported,
+        vaccinated_on, is_signed, loaded_at as received_at, null::timestamp as extracted_at
     from site_batches
 ),
 

@@ -1,10 +1,14 @@
 {#-
   R4 of the incremental dose chain (macros/dose_chain.sql), the scope of int_dose_records_screened,
   int_dose_records_sequenced and the per-record marts:
-    X    = R2, the originals of R2's records (new and old: a kept record inherits its copies' signature)
-           and the records whose original is in R2;
-    core = X and every record credited (int_dose_records_verified) to a citizen of X, old or new (the
-           borrowed-identity signals and the dose sequence read all of a citizen's doses);
+    X    = R2, the originals of R2's records (new and old: a kept record inherits its copies' signature),
+           the records whose original is in R2, and the records of a site whose kind or commune
+           (int_vaccination_sites) is not the one the previous build used (the screening and the worklist
+           routing read them);
+    core = X and every record credited (int_dose_records_verified) to a citizen of X, old or new, or to a
+           citizen with a record (old or new) that shares a phone (old or new) with such a record (the
+           borrowed-identity signals and the dose sequence read all of a citizen's doses; the phone signal
+           reads two citizens who share a phone);
     R4   = core and the duplicates of core's records (a duplicate of a suspected record is suspected).
   With each record, its row of the previous build's chain state (previous_*; has_previous_row: the
   previous build had the record): person_vaccination recomputes the old and the new citizens of R4,
@@ -13,7 +17,8 @@
 -#}
 {%- set state_columns = ['received_at', 'extracted_at', 'phone', 'phone_evidence_hash', 'id_candidate', 'name_key',
                          'date_of_birth', 'verified_citizen_id', 'police_return_hash', 'original_key', 'citizen_id',
-                         'commune_code', 'district_code', 'vaccinated_on', 'match_status'] %}
+                         'commune_code', 'district_code', 'vaccinated_on', 'match_status', 'site_code', 'site_kind',
+                         'site_commune_code'] %}
 with
 
 paired as (
@@ -38,6 +43,16 @@ previous as (
     select * from {{ source('previous_build', 'dose_chain_state') }}
 ),
 
+sites as (
+    select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites') }}
+),
+
+-- R0's records as int_dose_records_unioned re-derived them (their phones now)
+changed as (
+    select dose_record_key, phone
+    from {{ dose_scope_rows(ref('int_dose_records_unioned'), ref('int_dose_scopes_changed')) }}
+),
+
 {% if dose_chain_is_incremental() %}
 x as (
     select dose_record_key from paired
@@ -49,6 +64,11 @@ x as (
     union
     select deduplicated.dose_record_key from deduplicated
     where deduplicated.original_key in (select dose_record_key from paired)
+    union
+    select previous.dose_record_key from previous
+    left join sites on previous.site_code = sites.site_code
+    where previous.site_kind is distinct from sites.site_kind
+        or previous.site_commune_code is distinct from sites.commune_code
 ),
 
 x_citizens as (
@@ -59,10 +79,43 @@ x_citizens as (
     where previous.verified_citizen_id is not null
 ),
 
+-- one phone hop: the records of X's citizens (old and new), their phones (old and new), the records
+-- carrying those phones and the citizens those are credited to (old and new)
+x_citizen_records as (
+    select verified.dose_record_key from verified semi join x_citizens using (citizen_id)
+    union
+    select previous.dose_record_key from previous
+    semi join x_citizens on previous.verified_citizen_id = x_citizens.citizen_id
+),
+
+x_phones as (
+    select previous.phone from previous semi join x_citizen_records using (dose_record_key)
+    where previous.phone is not null
+    union
+    select changed.phone from changed semi join x_citizen_records using (dose_record_key)
+    where changed.phone is not null
+),
+
+phone_sharers as (
+    select previous.dose_record_key from previous semi join x_phones using (phone)
+    union
+    select changed.dose_record_key from changed semi join x_phones using (phone)
+),
+
+citizens as (
+    select citizen_id from x_citizens
+    union
+    select verified.citizen_id from verified semi join phone_sharers using (dose_record_key)
+    where verified.citizen_id is not null
+    union
+    select previous.verified_citizen_id from previous semi join phone_sharers using (dose_record_key)
+    where previous.verified_citizen_id is not null
+),
+
 core as (
     select dose_record_key from x
     union
-    select verified.dose_record_key from verified semi join x_citizens using (citizen_id)
+    select verified.dose_record_key from verified semi join citizens using (citizen_id)
 ),
 
 scope as (

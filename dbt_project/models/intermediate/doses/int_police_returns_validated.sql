@@ -41,8 +41,8 @@ citizens as (
     select * from {{ ref('stg_population__citizens') }}
 ),
 
-units as (
-    select * from {{ ref('ref_admin_units') }}
+stations as (
+    {{ commune_stations() }}
 ),
 
 checked as (
@@ -73,7 +73,7 @@ checked as (
         on return_rows.source = records.source and return_rows.source_record_id = records.source_record_id
     left join matched on records.dose_record_key = matched.dose_record_key
     left join citizens as candidate on matched.candidate_citizen_id = candidate.citizen_id
-    left join units as station on {{ is_station_of_commune('records.site_code', 'station.commune_code') }}
+    left join stations as station on records.site_code = station.site_code
     left join citizens as by_id on return_rows.police_verified_id_candidate = by_id.citizen_id
     left join citizens as by_old_id on return_rows.police_verified_id_candidate = by_old_id.old_id_number
     left join citizens as person on coalesce(by_id.citizen_id, by_old_id.citizen_id) = person.citizen_id

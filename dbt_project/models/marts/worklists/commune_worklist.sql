@@ -1,8 +1,8 @@
 {#-
   One row per dose record sent to a commune for verification: in review, unmatched with a
   candidate, suspected borrowed identity, or already returned by the police. The commune is the
-  reported one, else the candidate's, else the commune health station that gave the dose (site code
-  `TYT-<commune_code>`); a case with none of these stays unrouted (commune_code null) for the province.
+  reported one, else the candidate's, else the commune of the commune health station that gave the dose (int_vaccination_sites,
+  macro commune_stations); a case with none of these stays unrouted (commune_code null) for the province.
   worklist_item_id = md5(source || '/' || source_record_id) is stable across runs. Police results of the
   newest return are joined when present, with the file they came in and how many returns the record had
   (the full history: worklist_verification_history). status: open (no return yet) -> returned (returned,
@@ -29,8 +29,8 @@ returns as (
     select * from {{ ref('stg_police_returns__verifications') }}
 ),
 
-units as (
-    select * from {{ ref('ref_admin_units') }}
+stations as (
+    {{ commune_stations() }}
 ),
 
 history as (
@@ -90,7 +90,7 @@ final as (
     inner join records on cases.dose_record_key = records.dose_record_key
     left join citizens as candidate on cases.candidate_citizen_id = candidate.citizen_id
     left join returns on cases.source = returns.source and cases.source_record_id = returns.source_record_id
-    left join units as station on {{ is_station_of_commune('records.site_code', 'station.commune_code') }}
+    left join stations as station on records.site_code = station.site_code
     left join history on cases.source = history.source and cases.source_record_id = history.source_record_id
 )
 
