@@ -53,6 +53,12 @@ changed as (
     from {{ dose_scope_rows(ref('int_dose_records_unioned'), ref('int_dose_scopes_changed')) }}
 ),
 
+-- R1's records as int_dose_records_verified re-derived them (their citizens now)
+rederived_citizens as (
+    select dose_record_key, citizen_id
+    from {{ dose_scope_rows(ref('int_dose_records_verified'), ref('int_dose_scopes_matched')) }}
+),
+
 {% if dose_chain_is_incremental() %}
 x as (
     select dose_record_key from paired
@@ -79,37 +85,34 @@ x_citizens as (
     where previous.verified_citizen_id is not null
 ),
 
--- one phone hop: the records of X's citizens (old and new), their phones (old and new), the records
--- carrying those phones and the citizens those are credited to (old and new)
-x_citizen_records as (
-    select verified.dose_record_key from verified semi join x_citizens using (citizen_id)
-    union
-    select previous.dose_record_key from previous
-    semi join x_citizens on previous.verified_citizen_id = x_citizens.citizen_id
-),
-
+-- one phone hop: the phones (old and new) of X's records and of its citizens' records, and the citizens
+-- (old and new) of every record carrying one of them. A record's phone now is R0's (changed) or its old one;
+-- its citizen now is R1's (int_dose_records_verified's kept rows) or its old one; R1 and R0 lie within X.
 x_phones as (
-    select previous.phone from previous semi join x_citizen_records using (dose_record_key)
-    where previous.phone is not null
+    select phone from previous
+    where phone is not null
+        and (verified_citizen_id in (select citizen_id from x_citizens)
+             or dose_record_key in (select dose_record_key from x))
     union
-    select changed.phone from changed semi join x_citizen_records using (dose_record_key)
-    where changed.phone is not null
+    select phone from changed where phone is not null
 ),
 
 phone_sharers as (
-    select previous.dose_record_key from previous semi join x_phones using (phone)
-    union
-    select changed.dose_record_key from changed semi join x_phones using (phone)
+    select dose_record_key, verified_citizen_id as citizen_id from previous
+    where phone in (select phone from x_phones)
+    union all
+    select dose_record_key, null as citizen_id from changed
+    where phone in (select phone from x_phones)
 ),
 
 citizens as (
     select citizen_id from x_citizens
     union
-    select verified.citizen_id from verified semi join phone_sharers using (dose_record_key)
-    where verified.citizen_id is not null
+    select citizen_id from phone_sharers where citizen_id is not null
     union
-    select previous.verified_citizen_id from previous semi join phone_sharers using (dose_record_key)
-    where previous.verified_citizen_id is not null
+    select rederived.citizen_id from rederived_citizens as rederived
+    semi join phone_sharers using (dose_record_key)
+    where rederived.citizen_id is not null
 ),
 
 core as (
