@@ -39,7 +39,9 @@ verified as (
     select dose_record_key, citizen_id from {{ ref('int_dose_records_verified') }}
 ),
 
-previous as (
+-- read where used (each read takes its few columns of the 3.2 M rows): materialised once with every column
+-- it held 0.7 GB more at 1.3 M people and took 0.1-0.2 s longer
+previous as not materialized (
     select * from {{ source('previous_build', 'dose_chain_state') }}
 ),
 
