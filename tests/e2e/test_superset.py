@@ -89,7 +89,7 @@ def test_the_committed_assets_are_what_superset_holds_and_a_second_import_change
     second = tmp_path / "second"
     bi_cli.admin(home, "export", "--assets", str(second))
     counts = json.loads(output.split("(", 1)[1].split(")", 1)[0])
-    assert counts == {"databases": 1, "datasets": 9, "charts": 35, "dashboards": 3}
+    assert counts == {"databases": 1, "datasets": 10, "charts": 36, "dashboards": 3}
 
     def files(folder: Path) -> dict[str, str]:
         return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.yaml"))}
@@ -100,7 +100,7 @@ def test_the_committed_assets_are_what_superset_holds_and_a_second_import_change
 def test_every_chart_answers_and_a_district_reviewer_sees_only_the_district(superset):
     url = superset["url"]
     charts = _charts(superset)
-    assert set(charts) == {*REVIEWER_DASHBOARDS, TEAM_DASHBOARD} and sum(map(len, charts.values())) == 35
+    assert set(charts) == {*REVIEWER_DASHBOARDS, TEAM_DASHBOARD} and sum(map(len, charts.values())) == 36
     province, district = _session(superset, "ra_soat_tinh"), _session(superset, DISTRICT_REVIEWER)
     province_districts: set[str] = set()
     district_rows = 0
