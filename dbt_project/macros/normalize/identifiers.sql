@@ -12,7 +12,9 @@
     nullif(
         case
             when regexp_full_match({{ t }}, '\d+\.0+') then regexp_replace({{ t }}, '\.0+$', '')
-            when regexp_full_match({{ t }}, '\d(\.\d+)?[eE]\+?\d{1,2}') then cast(cast(cast({{ t }} as double) as hugeint) as varchar)
+            -- a number too large for any ID (9E99) stays as typed: one value must not stop the build
+            when regexp_full_match({{ t }}, '\d(\.\d+)?[eE]\+?\d{1,2}')
+                then coalesce(cast(try_cast(try_cast({{ t }} as double) as hugeint) as varchar), upper({{ t }}))
             else upper(regexp_replace({{ t }}, '[\s.\-_/,]', '', 'g'))
         end,
         ''
