@@ -48,7 +48,7 @@ def test_whole_harness_on_a_tiny_scenario(tmp_path: Path, capsys: pytest.Capture
     assert stages["incremental"]["records"] > stages["build"]["records"]  # the new records were built
     assert "bi " in stages["build.publish"]["note"]  # the publisher's split: the BI layer's part
     # every dashboard chart's query timed through Superset on the run's BI layer
-    assert figures["dashboards"]["charts"] == 35 and 0 < figures["dashboards"]["p50_s"] <= figures["dashboards"]["p95_s"]
+    assert figures["dashboards"]["charts"] == 36 and 0 < figures["dashboards"]["p50_s"] <= figures["dashboards"]["p95_s"]
     assert not (tmp_path / "run-p1000-s3").exists()  # the run directory is removed unless --keep-run
     assert (tmp_path / "scenario-p1000-s3" / "truth" / "manifest.json").exists()  # the scenario is cached
 
