@@ -145,7 +145,7 @@ def test_a_site_whose_kind_changed_is_screened_and_routed_again(builds):
     con = duckdb.connect(str(builds["incremental_db"]), read_only=True)
     kind, outside = con.execute("""
         select
-            (select site_kind from intermediate.int_vaccination_sites where site_code = $site),
+            (select site_kind from intermediate.int_vaccination_sites_classified where site_code = $site),
             (select count(*) from intermediate.int_dose_records_unioned as records
              where records.site_code = $site
                  and records.dose_record_key not in (select dose_record_key from intermediate.int_dose_scopes_sequenced))

@@ -4,7 +4,7 @@ Nothing in the sources contract fixes site codes or names: real facility codes f
 registry or a site's own habits, and names are typed by each site (with or without diacritics, spelled
 out or abbreviated). So the generator must not teach one convention: a scenario's codes follow the
 convention its seed picks (or the one asked for), and every site picks its own name style. The pipeline
-has to tell a site's kind from evidence (vaxclean's int_vaccination_sites), never from a code.
+has to tell a site's kind from evidence (vaxclean's int_vaccination_sites_classified), never from a code.
 
 Conventions:
 - `prefixed`: `TYT-<commune code>`, `TTYT-<district code>`, `NM-<nnn>` (the kind is in the prefix);

@@ -10,7 +10,7 @@
                                             screening; R0: which police return was applied)
     original_key                            int_dose_records_deduplicated (R2, R4: the kept record of a duplicate)
     site_code                               int_dose_records_unioned (R0)
-    site_kind, site_commune_code            int_vaccination_sites, for the record's site (R4: whose site's kind
+    site_kind, site_commune_code            int_vaccination_sites_classified, for the record's site (R4: whose site's kind
                                             or commune changed)
     citizen_id, commune_code, district_code, vaccinated_on, match_status
                                             int_dose_records_sequenced (R4, the counts, person_vaccination)
@@ -48,7 +48,7 @@ sequenced as (
 ),
 
 sites as (
-    select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites') }}
+    select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites_classified') }}
 ),
 
 chained as (

@@ -1,7 +1,7 @@
 {#-
   Borrowed identities (the screening): a young worker vaccinated under an older relative's full identity
   (ID, name, birth date all the relative's, so identity resolution credits the relative), typically at
-  the workplace clinic of their employer. A site's kind comes from evidence (int_vaccination_sites), never
+  the workplace clinic of their employer. A site's kind comes from evidence (int_vaccination_sites_classified), never
   from its code. A credited, kept (non-duplicate) dose is suspected when a signal fires; each signal is an
   issue code in the record's issues (with suspected_borrowed_identity):
     at a workplace clinic, the credited identity
@@ -52,7 +52,7 @@ citizens as (
 ),
 
 sites as (
-    select site_code, site_kind from {{ ref('int_vaccination_sites') }}
+    select site_code, site_kind from {{ ref('int_vaccination_sites_classified') }}
 ),
 
 credited as (

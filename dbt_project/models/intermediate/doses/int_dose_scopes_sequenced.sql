@@ -3,7 +3,7 @@
   int_dose_records_sequenced and the per-record marts:
     X    = R2, the originals of R2's records (new and old: a kept record inherits its copies' signature),
            the records whose original is in R2, and the records of a site whose kind or commune
-           (int_vaccination_sites) is not the one the previous build used (the screening and the worklist
+           (int_vaccination_sites_classified) is not the one the previous build used (the screening and the worklist
            routing read them);
     core = X and every record credited (int_dose_records_verified) to a citizen of X, old or new, or to a
            citizen with a record (old or new) that shares a phone (old or new) with such a record (the
@@ -46,7 +46,7 @@ previous as not materialized (
 ),
 
 sites as (
-    select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites') }}
+    select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites_classified') }}
 ),
 
 -- R0's records as int_dose_records_unioned re-derived them (their phones now)

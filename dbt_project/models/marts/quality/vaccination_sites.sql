@@ -1,6 +1,6 @@
 {#-
   The vaccination sites as the pipeline sees them, for the data team's review: each site's kind with the
-  evidence and confidence it was decided on (int_vaccination_sites). A site whose kind or commune is
+  evidence and confidence it was decided on (int_vaccination_sites_classified). A site whose kind or commune is
   wrong is fixed by a row in the seed ref_vaccination_site_registry; a low confidence or
   has_conflicting_evidence says where to look first. No personal data: shares and counts, and the
   employer name most of a site's people report.
@@ -8,7 +8,7 @@
 with
 
 sites as (
-    select * from {{ ref('int_vaccination_sites') }}
+    select * from {{ ref('int_vaccination_sites_classified') }}
 ),
 
 final as (

@@ -1,7 +1,7 @@
 {#-
   One row per dose record sent to a commune for verification: in review, unmatched with a
   candidate, suspected borrowed identity, or already returned by the police. The commune is the
-  reported one, else the candidate's, else the commune of the commune health station that gave the dose (int_vaccination_sites,
+  reported one, else the candidate's, else the commune of the commune health station that gave the dose (int_vaccination_sites_classified,
   macro commune_stations); a case with none of these stays unrouted (commune_code null) for the province.
   worklist_item_id = md5(source || '/' || source_record_id) is stable across runs. Police results of the
   newest return are joined when present, with the file they came in and how many returns the record had
