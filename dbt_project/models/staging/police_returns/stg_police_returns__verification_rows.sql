@@ -1,6 +1,6 @@
 {#-
   Every returned row of every police return file ever landed (the raw layer keeps each file version),
-  normalised once: the history of verifications (stg_police_returns__verifications keeps the newest
+  normalised once (Nguồn falls back on the form of Mã bản ghi when it is typed over): the history of verifications (stg_police_returns__verifications keeps the newest
   per dose record). Key: file checksum + line (a file re-dropped unchanged is loaded once).
 -#}
 {{ config(materialized='table') }}  {#- read by tests, the staging gate and every intermediate model: computed once -#}
@@ -36,10 +36,15 @@ final as (
     select
         file_sha256,
         line_number,
+        -- Nguồn as the worklist wrote it (or its Vietnamese name); a Nguồn typed over is read from the record's
+        -- key, whose form the contract fixes (<site_code>/<file name>#<STT> for a site batch row): one mistyped
+        -- cell must not fail the staging gate for the province
         case
-            when source_reported in ('platform', 'nen tang', 'nền tảng') then 'platform'
+            when source_reported in ('platform', 'nen tang', 'nền tảng', 'nền tảng tiêm chủng') then 'platform'
             when replace(source_reported, ' ', '_') in ('site_batch', 'site_batches') then 'site_batch'
-            else source_reported
+            when source_reported like 'tệp của điểm tiêm%' then 'site_batch'
+            when regexp_full_match(source_record_id, '[^/]+/.+#.+') then 'site_batch'
+            else 'platform'
         end as source,
         source_record_id,
         case
