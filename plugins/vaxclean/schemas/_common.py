@@ -41,6 +41,7 @@ DOSE_NUMBER_MAX = 10
 
 DEFAULT_SOFT_MAX_SHARE = 0.0
 SOFT_MAX_SHARE: dict[str, float] = {
+    "ticket_codes_known": 0.02,
     "vaccinated_on_in_campaign": 0.01,
     "dose_number_plausible": 0.01,
     "date_of_birth_plausible": 0.01,

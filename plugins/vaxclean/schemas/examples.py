@@ -392,8 +392,9 @@ def staging_frames() -> dict[str, pl.DataFrame]:
             "file_name": ["a.xlsx", "a.xlsx"], **person, **admin, **dose,
         }),
         "stg_feedback__tickets": pl.DataFrame({
-            "ticket_id": ["T1", "T2"], "channel": ["portal", "zalo"], "received_at": [ts, ts],
-            "category_reported": ["missing_dose", None], "status": ["received", "resolved"], "updated_at": [ts, ts],
+            "ticket_id": ["T1", "T2"], "channel": ["portal", "zalo"], "channel_as_sent": ["portal", "Zalo"],
+            "received_at": [ts, ts], "category_reported": ["missing_dose", None],
+            "category_as_sent": ["missing_dose", None], "status": ["received", "resolved"], "updated_at": [ts, ts],
             "commune_code": ["05434", None], **person,
         }),
         "stg_hotline__calls": pl.DataFrame({
