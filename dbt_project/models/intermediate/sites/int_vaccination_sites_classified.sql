@@ -143,12 +143,18 @@ evidence as (
         name_kinds.name_keyword,
         top_workplace.value as top_workplace,
         coalesce(top_workplace.share, 0) as top_workplace_share,
-        employers.site_code is not null as is_top_workplace_an_employer,
         top_link_district_code.value as top_district_code,
-        coalesce(top_link_district_code.share, 0) as top_district_share,
         top_link_commune_code.value as top_commune_code,
         coalesce(top_link_commune_code.share, 0) as top_commune_share,
-        coalesce(top_link_commune_code.distinct_values, 0) as communes_served
+        coalesce(top_link_commune_code.distinct_values, 0) as communes_served,
+        -- what the people say, each fact once (profile_kind and the evidence codes read them)
+        profiles.records_with_age < {{ var('site_profile_min_records') }} as has_few_records,
+        coalesce(profiles.working_age_share >= {{ var('site_workplace_age_share') }}, false) as is_working_ages_only,
+        coalesce(profiles.minor_share > 0 and profiles.elderly_share > 0, false) as has_all_ages,
+        employers.site_code is not null and coalesce(top_workplace.share, 0) >= 0.5 as has_one_employer,
+        profiles.offline_share >= 0.5 as is_mostly_offline,
+        coalesce(top_link_commune_code.share, 0) >= {{ var('site_station_commune_share') }} as has_one_commune,
+        coalesce(top_link_district_code.share, 0) >= {{ var('site_centre_district_share') }} as has_one_district
     from profiles
     left join top_province_code on profiles.site_code = top_province_code.site_code
     left join top_site_name on profiles.site_code = top_site_name.site_code
@@ -163,12 +169,10 @@ profiled as (
     select
         *,
         case
-            when records_with_age < {{ var('site_profile_min_records') }} then null
-            when working_age_share >= {{ var('site_workplace_age_share') }}
-                and ((is_top_workplace_an_employer and top_workplace_share >= 0.5) or offline_share >= 0.5)
-                then 'workplace_clinic'
-            when top_commune_share >= {{ var('site_station_commune_share') }} then 'commune_station'
-            when top_district_share >= {{ var('site_centre_district_share') }} then 'district_centre'
+            when has_few_records then null
+            when is_working_ages_only and (has_one_employer or is_mostly_offline) then 'workplace_clinic'
+            when has_one_commune then 'commune_station'
+            when has_one_district then 'district_centre'
             else 'other'
         end as profile_kind
     from evidence
@@ -186,8 +190,8 @@ named_communes as (
 named_commune as (
     select
         profiled.site_code,
-        count(distinct named_communes.commune_code) as named_count,
-        min(named_communes.commune_code) as any_named,
+        count(distinct named_communes.commune_code) = 1 as is_one_commune_named,
+        min(named_communes.commune_code) as named_commune_code,
         bool_or(named_communes.commune_code = profiled.top_commune_code) as names_top_commune
     from profiled
     inner join named_communes on profiled.site_code = named_communes.site_code
@@ -206,79 +210,83 @@ decided as (
             else 'none'
         end as kind_source,
         registry.commune_code as registry_commune_code,
-        named_commune.named_count,
-        named_commune.any_named,
+        coalesce(named_commune.is_one_commune_named, false) as is_one_commune_named,
+        named_commune.named_commune_code,
         coalesce(named_commune.names_top_commune, false) as names_top_commune
     from profiled
     left join registry on profiled.site_code = registry.site_code
     left join named_commune on profiled.site_code = named_commune.site_code
 ),
 
+-- a commune station's commune, and how it was found
+station_communes as (
+    select
+        site_code,
+        case
+            when is_in_registry then registry_commune_code
+            when site_kind <> 'commune_station' then null
+            when names_top_commune then top_commune_code
+            when is_one_commune_named then named_commune_code
+            else top_commune_code
+        end as commune_code,
+        case
+            when is_in_registry then case when registry_commune_code is not null then 'registry' end
+            when site_kind <> 'commune_station' then null
+            when names_top_commune then 'name_and_people'
+            when is_one_commune_named then 'name'
+            when top_commune_code is not null then 'people'
+        end as commune_source
+    from decided
+),
+
 final as (
     select
-        cast(site_code as varchar) as site_code,
-        cast(site_name as varchar) as site_name,
-        cast(site_kind as varchar) as site_kind,
-        cast(kind_source as varchar) as kind_source,
+        decided.site_code,
+        decided.site_name,
+        decided.site_kind,
+        decided.kind_source,
         cast(
             case
-                when kind_source = 'registry' then 1.0
-                when kind_source = 'name' and profile_kind = name_kind then 0.95
-                when kind_source = 'name' and profile_kind is null then 0.8
-                when kind_source = 'name' then 0.6
-                when kind_source = 'people' and profile_kind = 'other' then 0.5
-                when kind_source = 'people' then 0.7
+                when decided.kind_source = 'registry' then 1.0
+                when decided.kind_source = 'name' and decided.profile_kind = decided.name_kind then 0.95
+                when decided.kind_source = 'name' and decided.profile_kind is null then 0.8
+                when decided.kind_source = 'name' then 0.6
+                when decided.kind_source = 'people' and decided.profile_kind = 'other' then 0.5
+                when decided.kind_source = 'people' then 0.7
                 else 0.3
             end as double
         ) as confidence,
-        cast(name_kind as varchar) as name_kind,
-        cast(name_keyword as varchar) as name_keyword,
-        cast(profile_kind as varchar) as profile_kind,
-        coalesce(profile_kind is not null and name_kind is not null and profile_kind <> name_kind, false)
-            as has_conflicting_evidence,
+        decided.name_kind,
+        decided.name_keyword,
+        decided.profile_kind,
+        coalesce(decided.profile_kind <> decided.name_kind, false) as has_conflicting_evidence,
         -- what was seen, as codes (the labels: ref_code_labels domain site_evidence)
         list_filter([
-            case when is_in_registry then 'registry' end,
-            case when name_kind is not null then 'name_says_' || name_kind end,
-            case when records_with_age < {{ var('site_profile_min_records') }} then 'few_records' end,
-            case when working_age_share >= {{ var('site_workplace_age_share') }} then 'working_ages_only' end,
-            case when minor_share > 0 and elderly_share > 0 then 'all_ages' end,
-            case when is_top_workplace_an_employer and top_workplace_share >= 0.5 then 'one_employer' end,
-            case when offline_share >= 0.5 then 'mostly_offline' end,
-            case when top_commune_share >= {{ var('site_station_commune_share') }} then 'one_commune' end,
-            case when top_district_share >= {{ var('site_centre_district_share') }}
-                and top_commune_share < {{ var('site_station_commune_share') }} then 'one_district' end
-        ], lambda code: code is not null)::varchar[] as evidence,
-        cast(dose_records as bigint) as dose_records,
-        cast(round(offline_share, 4) as double) as offline_share,
-        cast(round(working_age_share, 4) as double) as working_age_share,
-        cast(round(minor_share, 4) as double) as minor_share,
-        cast(round(elderly_share, 4) as double) as elderly_share,
-        cast(top_workplace as varchar) as top_workplace,
-        cast(round(top_workplace_share, 4) as double) as top_workplace_share,
-        cast(round(top_commune_share, 4) as double) as top_commune_share,
-        cast(communes_served as bigint) as communes_served,
-        cast(province_code as varchar) as province_code,
-        cast(top_district_code as varchar) as district_code,
-        cast(
-            case
-                when is_in_registry then registry_commune_code
-                when site_kind <> 'commune_station' then null
-                when names_top_commune or named_count = 1 and any_named is not null then
-                    case when names_top_commune then top_commune_code else any_named end
-                else top_commune_code
-            end as varchar
-        ) as commune_code,
-        cast(
-            case
-                when is_in_registry then case when registry_commune_code is not null then 'registry' end
-                when site_kind <> 'commune_station' then null
-                when names_top_commune then 'name_and_people'
-                when named_count = 1 then 'name'
-                when top_commune_code is not null then 'people'
-            end as varchar
-        ) as commune_source
+            case when decided.is_in_registry then 'registry' end,
+            case when decided.name_kind is not null then 'name_says_' || decided.name_kind end,
+            case when decided.has_few_records then 'few_records' end,
+            case when decided.is_working_ages_only then 'working_ages_only' end,
+            case when decided.has_all_ages then 'all_ages' end,
+            case when decided.has_one_employer then 'one_employer' end,
+            case when decided.is_mostly_offline then 'mostly_offline' end,
+            case when decided.has_one_commune then 'one_commune' end,
+            case when decided.has_one_district and not decided.has_one_commune then 'one_district' end
+        ], lambda code: code is not null) as evidence,
+        decided.dose_records,
+        round(decided.offline_share, 4) as offline_share,
+        round(decided.working_age_share, 4) as working_age_share,
+        round(decided.minor_share, 4) as minor_share,
+        round(decided.elderly_share, 4) as elderly_share,
+        decided.top_workplace,
+        round(decided.top_workplace_share, 4) as top_workplace_share,
+        round(decided.top_commune_share, 4) as top_commune_share,
+        decided.communes_served,
+        decided.province_code,
+        decided.top_district_code as district_code,
+        station_communes.commune_code,
+        station_communes.commune_source
     from decided
+    inner join station_communes on decided.site_code = station_communes.site_code
 )
 
 select * from final

@@ -3,7 +3,7 @@
   evidence and confidence it was decided on (int_vaccination_sites_classified). A site whose kind or commune is
   wrong is fixed by a row in the seed ref_vaccination_site_registry; a low confidence or
   has_conflicting_evidence says where to look first. No personal data: shares and counts, and the
-  employer name most of a site's people report.
+  employer name most of a site's people report (only when it names an employer).
 -#}
 with
 
@@ -13,29 +13,29 @@ sites as (
 
 final as (
     select
-        site_code,
-        site_name,
-        site_kind,
-        kind_source,
-        confidence,
-        has_conflicting_evidence,
-        evidence,
-        name_kind,
-        name_keyword,
-        profile_kind,
-        province_code,
-        district_code,
-        commune_code,
-        commune_source,
-        dose_records,
-        offline_share,
-        working_age_share,
-        minor_share,
-        elderly_share,
-        top_workplace,
-        top_workplace_share,
-        top_commune_share,
-        communes_served
+        cast(site_code as varchar) as site_code,
+        cast(site_name as varchar) as site_name,
+        cast(site_kind as varchar) as site_kind,
+        cast(kind_source as varchar) as kind_source,
+        cast(confidence as double) as confidence,
+        cast(has_conflicting_evidence as boolean) as has_conflicting_evidence,
+        cast(evidence as varchar[]) as evidence,
+        cast(name_kind as varchar) as name_kind,
+        cast(name_keyword as varchar) as name_keyword,
+        cast(profile_kind as varchar) as profile_kind,
+        cast(province_code as varchar) as province_code,
+        cast(district_code as varchar) as district_code,
+        cast(commune_code as varchar) as commune_code,
+        cast(commune_source as varchar) as commune_source,
+        cast(dose_records as bigint) as dose_records,
+        cast(offline_share as double) as offline_share,
+        cast(working_age_share as double) as working_age_share,
+        cast(minor_share as double) as minor_share,
+        cast(elderly_share as double) as elderly_share,
+        cast(top_workplace as varchar) as top_workplace,
+        cast(top_workplace_share as double) as top_workplace_share,
+        cast(top_commune_share as double) as top_commune_share,
+        cast(communes_served as bigint) as communes_served
     from sites
 )
 
