@@ -141,7 +141,8 @@ evidence as (
         top_site_name.value as site_name,
         name_kinds.name_kind,
         name_kinds.name_keyword,
-        top_workplace.value as top_workplace,
+        -- published only when it names an employer: any other workplace is free text a person typed
+        case when employers.site_code is not null then top_workplace.value end as top_workplace,
         coalesce(top_workplace.share, 0) as top_workplace_share,
         top_link_district_code.value as top_district_code,
         top_link_commune_code.value as top_commune_code,
