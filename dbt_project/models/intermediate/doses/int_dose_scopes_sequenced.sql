@@ -39,8 +39,8 @@ verified as (
     select dose_record_key, citizen_id from {{ ref('int_dose_records_verified') }}
 ),
 
--- read where used (each read takes its few columns of the 3.2 M rows): materialised once with every column
--- it held 0.7 GB more at 1.3 M people and took 0.1-0.2 s longer
+-- read where used, each read taking only its few columns (materialised once, it would hold every column of
+-- every record: docs/scaling.md)
 previous as not materialized (
     select * from {{ source('previous_build', 'dose_chain_state') }}
 ),
