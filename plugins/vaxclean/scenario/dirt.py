@@ -352,8 +352,7 @@ class Dirt:
         group = np.select([health, cohort == 3, cohort == 2, worker, age >= 65], [groups[0], groups[12], groups[11],
                           groups[8], groups[7]], "")
         group = np.where(group == "", other[self.rng.integers(0, len(other), self.n)], group)
-        companies = np.array([f.name.split("(")[0].replace("Phòng khám ", "").replace("Phòng y tế ", "").strip()
-                              for f in ref.FACTORIES] + [""])
+        companies = np.array([f.company for f in ref.FACTORIES] + [""])
         jobs = np.array(["Tự do", "Nông dân", "Buôn bán", "Hưu trí", "Cán bộ xã", "", "", "", ""])
         fac = p.factory_idx[self.person]
         work = np.where(worker, companies[np.where(fac >= 0, fac, len(companies) - 1)],

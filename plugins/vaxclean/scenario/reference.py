@@ -244,6 +244,16 @@ class Factory:
     commune_code: str
     district_code: str
 
+    @property
+    def company(self) -> str:
+        """The company the clinic belongs to: `Công ty TNHH Điện tử Yên Bình 1`."""
+        return self.name.split("(")[0].replace("Phòng khám ", "").replace("Phòng y tế ", "").strip()
+
+    @property
+    def zone(self) -> str:
+        """The industrial zone in brackets (`KCN Yên Bình`), or empty."""
+        return self.name[self.name.find("(") + 1:self.name.find(")")] if "(" in self.name else ""
+
 
 FACTORIES: list[Factory] = [
     Factory("NM-001", "Phòng khám Công ty TNHH Điện tử Yên Bình 1 (KCN Yên Bình)", "05878", "172"),

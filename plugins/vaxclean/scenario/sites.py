@@ -90,22 +90,25 @@ def generate_sites(seed: int, convention: str | None = None) -> Sites:
     districts = sorted(set(units.district_code))
     district_name = dict(zip(units.district_code, units.district_name, strict=True))
     district_name_after = dict(zip(units.district_code, units.district_name_after, strict=True))
+    # `prefixed`: the generator's old codes; `place`: what a `named` code abbreviates
     rows: list[dict] = []
     for i, code in enumerate(units.commune_code):
         rows.append({"kind": KINDS[0], "commune_code": code, "district_code": units.district_code[i],
-                     "names": (units.commune_name[i], units.commune_name_after[i])})
+                     "names": (units.commune_name[i], units.commune_name_after[i]), "prefixed": f"TYT-{code}",
+                     "place": _place(units.commune_name[i])})
     for d in districts:
         rows.append({"kind": KINDS[1], "commune_code": None, "district_code": d,
-                     "names": (district_name[d], district_name_after[d])})
+                     "names": (district_name[d], district_name_after[d]), "prefixed": f"TTYT-{d}",
+                     "place": _place(district_name[d])})
     for f in ref.FACTORIES:
         rows.append({"kind": KINDS[2], "commune_code": f.commune_code, "district_code": f.district_code,
-                     "names": (f.name, f.name)})
+                     "names": (f.name, f.name), "prefixed": f.code, "factory": f})
     numbers = rng.permutation(np.arange(100, 100 + 3 * len(rows)))[: len(rows)]
     seen: set[str] = set()
     for i, row in enumerate(rows):
         style = int(rng.integers(0, 5 if row["kind"] == "workplace_clinic" else 4))
-        row["name"], row["name_after"] = (_name(row["kind"], n, style) for n in row["names"])
-        row["code"] = _unique(_code(convention, row, int(numbers[i]), i), seen)
+        row["name"], row["name_after"] = (_name(row, n, style) for n in row["names"])
+        row["code"] = _unique(_code(convention, row, int(numbers[i])), seen)
     frame = pl.DataFrame([{k: r[k] for k in ("kind", "code", "name", "name_after", "commune_code", "district_code")}
                           for r in rows]).with_row_index("site")
     return Sites(convention, frame)
@@ -119,35 +122,28 @@ def _unique(code: str, seen: set[str]) -> str:
     return out
 
 
-def _code(convention: str, row: dict, number: int, i: int) -> str:
-    kind = row["kind"]
+def _code(convention: str, row: dict, number: int) -> str:
     if convention == "prefixed":
-        return {"commune_station": f"TYT-{row['commune_code']}", "district_centre": f"TTYT-{row['district_code']}",
-                "workplace_clinic": f"NM-{i - len(ref.load_units().commune_code) - 8:03d}"}[kind]
+        return row["prefixed"]
     if convention == "numeric":
         return f"19{number:05d}"
-    # named: the place or the company, abbreviated
-    if kind == "workplace_clinic":
-        company = row["names"][0].split("(")[0]
-        for word in ("Phòng khám ", "Phòng y tế ", "Công ty ", "TNHH ", "CP "):
-            company = company.replace(word, "")
+    # named: the place, or the company's initials and a number
+    if row["kind"] == "workplace_clinic":
+        company = row["factory"].company.replace("Công ty ", "").replace("TNHH ", "").replace("CP ", "")
         return _initials(company) + str(number % 90 + 10)
-    return unaccent(_place(row["names"][0])).upper().replace(" ", "")
+    return unaccent(row["place"]).upper().replace(" ", "")
 
 
-def _name(kind: str, name: str, style: int) -> str:
+def _name(row: dict, name: str, style: int) -> str:
     """A site's name as the site types it: four styles per kind, one without diacritics, one abbreviated;
     workplace clinics have a fifth, the company's brand alone, with no word that says what the site is."""
     place = _place(name)
-    if kind == "commune_station":
-        text = (f"Trạm Y tế {name}", f"TYT {place}", f"Tram y te {unaccent(name)}", f"Trạm y tế {place}")[style]
-    elif kind == "district_centre":
-        text = (f"Trung tâm Y tế {name}", f"TTYT {place}", f"Trung tam Y te {unaccent(place)}",
+    if row["kind"] == "commune_station":
+        return (f"Trạm Y tế {name}", f"TYT {place}", f"Tram y te {unaccent(name)}", f"Trạm y tế {place}")[style]
+    if row["kind"] == "district_centre":
+        return (f"Trung tâm Y tế {name}", f"TTYT {place}", f"Trung tam Y te {unaccent(place)}",
                 f"Trung tâm Y tế {place}")[style]
-    else:
-        company = name.split("(")[0].replace("Phòng khám ", "").replace("Phòng y tế ", "").strip()
-        zone = name[name.find("(") + 1:name.find(")")] if "(" in name else ""
-        brand = company.replace("Công ty TNHH ", "").replace("Công ty CP ", "")
-        text = (name, f"PK {company.replace('Công ty', 'Cty')}", unaccent(company),
-                brand + (f" - {zone}" if zone else ""), brand)[style]
-    return text
+    factory = row["factory"]
+    brand = factory.company.replace("Công ty TNHH ", "").replace("Công ty CP ", "")
+    return (name, f"PK {factory.company.replace('Công ty', 'Cty')}", unaccent(factory.company),
+            brand + (f" - {factory.zone}" if factory.zone else ""), brand)[style]
