@@ -102,6 +102,10 @@ def test_a_deterministic_dbt_failure_is_not_retried():
     locked = DbtFailure("build", [{"unique_id": "model.vaxclean.x", "status": "error",
                                    "message": 'IO Error: Could not set lock on file "warehouse.duckdb"'}])
     assert failing_test.is_deterministic and not locked.is_deterministic
+    clock_error = DbtFailure("build", [{"unique_id": "model.vaxclean.int_run_clocks_resolved", "status": "error",
+                                        "message": "Runtime Error in model int_run_clocks_resolved (models/intermediate/"
+                                                   "clock/int_run_clocks_resolved.sql)"}])
+    assert clock_error.is_deterministic  # "clock" is no lock
     for failure, expected in ((failing_test, AirflowFailException), (locked, DbtFailure)):
         def fails(layer, run_id, failure=failure):
             raise failure

@@ -24,7 +24,8 @@ _FAILED = {"error", "fail", "runtime error"}
 
 
 # Failures that can pass on a retry: the warehouse file held by another process, a full disk, memory.
-_TRANSIENT = ("lock", "Could not set lock", "No space left", "Out of Memory", "OutOfMemory", "Resource temporarily")
+# (Whole phrases: a bare "lock" also matched the clock model's name and "block".)
+_TRANSIENT = ("Could not set lock", "No space left", "Out of Memory", "OutOfMemory", "Resource temporarily")
 
 
 class DbtFailure(RuntimeError):
