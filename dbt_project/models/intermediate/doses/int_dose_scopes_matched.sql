@@ -6,6 +6,9 @@
   a phone is on: phone_owners, a function of those columns and the population), so outside R1 nothing
   it computes changes. A record of R1 whose phone others share reads their evidence
   (int_dose_records_matched reads it for the phones of R1), not their rows in the chain.
+  Also in R1: a returned record whose site's kind or commune (int_vaccination_sites_classified) is not the
+  one the previous build used: whether its police return may apply reads the station's commune
+  (int_police_returns_validated), and int_dose_records_verified applies it.
 -#}
 with
 
@@ -24,7 +27,12 @@ changed_records as (
 ),
 
 previous as (
-    select dose_record_key, phone, phone_evidence_hash from {{ source('previous_build', 'dose_chain_state') }}
+    select dose_record_key, phone, phone_evidence_hash, police_return_hash, site_code, site_kind, site_commune_code
+    from {{ source('previous_build', 'dose_chain_state') }}
+),
+
+sites as (
+    select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites_classified') }}
 ),
 
 {% if dose_chain_is_incremental() %}
@@ -44,10 +52,21 @@ phones as (
     select old_phone from evidence_changed where old_phone is not null
 ),
 
+returned_at_changed_sites as (
+    select previous.dose_record_key
+    from previous
+    left join sites on previous.site_code = sites.site_code
+    where previous.police_return_hash is not null
+        and (previous.site_kind is distinct from sites.site_kind
+             or previous.site_commune_code is distinct from sites.commune_code)
+),
+
 scope as (
     select dose_record_key from changed
     union
     select records.dose_record_key from records semi join phones using (phone)
+    union
+    select dose_record_key from returned_at_changed_sites
 )
 {% else %}
 scope as (
