@@ -49,7 +49,7 @@ checked as (
     select
         return_rows.*,
         records.dose_record_key,
-        coalesce(records.commune_code, candidate.commune_code, station.commune_code) as worklist_commune_code,
+        {{ worklist_commune_code('records', 'candidate', 'station') }} as worklist_commune_code,
         coalesce(by_id.citizen_id, by_old_id.citizen_id) as verified_citizen_id,
         case
             when coalesce(by_id.citizen_id, by_old_id.citizen_id) is null then true

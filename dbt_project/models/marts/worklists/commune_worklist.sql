@@ -58,7 +58,7 @@ final as (
         cast(coalesce(records.province_code, candidate.province_code) as varchar) as province_code,
         cast(coalesce(records.district_code, candidate.district_code, station.district_code) as varchar)
             as district_code,
-        cast(coalesce(records.commune_code, candidate.commune_code, station.commune_code) as varchar) as commune_code,
+        cast({{ worklist_commune_code('records', 'candidate', 'station') }} as varchar) as commune_code,
         cast(cases.source as varchar) as source,
         cast(cases.source_record_id as varchar) as source_record_id,
         cast(list_sort(list_distinct(cases.issues)) as varchar[]) as reasons,
