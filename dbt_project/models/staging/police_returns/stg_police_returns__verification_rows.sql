@@ -16,7 +16,7 @@ rows as (
         _line_number as line_number,
         _file_path as file_path,
         _file_name as file_name,
-        lower(trim(source)) as source_reported,
+        {{ text_key('source') }} as source_key,
         trim(regexp_replace(source_record_id, '\.0+$', '')) as source_record_id,
         {{ text_key('result') }} as result_key,
         result as result_reported,
@@ -36,13 +36,13 @@ final as (
     select
         file_sha256,
         line_number,
-        -- Nguồn as the worklist wrote it (or its Vietnamese name); a Nguồn typed over is read from the record's
-        -- key, whose form the contract fixes (<site_code>/<file name>#<STT> for a site batch row): one mistyped
-        -- cell must not fail the staging gate for the province
+        -- Nguồn as the worklist wrote it (or its Vietnamese label, with or without diacritics); a Nguồn typed
+        -- over is read from the record's key, whose form the contract fixes (<site_code>/<file name>#<STT> for
+        -- a site batch row): one mistyped cell must not fail the staging gate for the province
         case
-            when source_reported in ('platform', 'nen tang', 'nền tảng', 'nền tảng tiêm chủng') then 'platform'
-            when replace(source_reported, ' ', '_') in ('site_batch', 'site_batches') then 'site_batch'
-            when source_reported like 'tệp của điểm tiêm%' then 'site_batch'
+            when source_key in (' platform ', ' nen tang ', ' nen tang tiem chung ') then 'platform'
+            when source_key in (' site batch ', ' site batches ') or starts_with(source_key, ' tep cua diem tiem ')
+                then 'site_batch'
             when regexp_full_match(source_record_id, '[^/]+/.+#.+') then 'site_batch'
             else 'platform'
         end as source,
