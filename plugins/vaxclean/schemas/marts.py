@@ -521,7 +521,7 @@ class MartVaccinationSites(_Admin):
     working_age_share: float = _share("Share of working age.")
     minor_share: float = _share("Share younger.")
     elderly_share: float = _share("Share older.")
-    top_workplace: str = pa.Field(nullable=True, description="The most reported workplace.")
+    top_workplace: str = pa.Field(nullable=True, description="The most reported workplace, when it names an employer at a site with enough records (else null).")
     top_workplace_share: float = _share("Its share.")
     top_commune_share: float = _share("Share from the commune most live in.")
     communes_served: pl.Int64 = _count("Distinct residence communes.")
@@ -532,7 +532,8 @@ class MartVaccinationSites(_Admin):
 
     @pa.dataframe_check(name="station_has_its_commune_only")
     def station_has_its_commune_only(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Only a commune station names the commune it serves (the worklist routing reads it)."""
+        """Only a commune station names the commune it serves (the worklist routing reads it), unless the
+        data team's registry gives the site a commune."""
         return data.lazyframe.select(pl.col("commune_code").is_null() | (pl.col("site_kind") == "commune_station")
                                      | (pl.col("kind_source") == "registry"))
 

@@ -141,8 +141,12 @@ evidence as (
         top_site_name.value as site_name,
         name_kinds.name_kind,
         name_kinds.name_keyword,
-        -- published only when it names an employer: any other workplace is free text a person typed
-        case when employers.site_code is not null then top_workplace.value end as top_workplace,
+        -- published only when it names an employer (any other workplace is free text a person typed), and
+        -- not for a site with few records (it would be one person's employer)
+        case
+            when employers.site_code is not null and profiles.dose_records >= {{ var('site_profile_min_records') }}
+                then top_workplace.value
+        end as top_workplace,
         coalesce(top_workplace.share, 0) as top_workplace_share,
         top_link_district_code.value as top_district_code,
         top_link_commune_code.value as top_commune_code,
