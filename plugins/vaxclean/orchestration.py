@@ -23,8 +23,8 @@ PUBLISHED_ASSET = "vaxclean_published_marts"
 
 def default_args(retry_minutes: float = 2) -> dict:
     """Task defaults of every DAG: retries from VAXCLEAN_TASK_RETRIES (default 2; `make run` sets 0 to fail
-    fast), and a timeout from VAXCLEAN_TASK_TIMEOUT_MINUTES (default 60: a province's full build takes about
-    two minutes; a hung task must not hold the DAG's one active run for ever)."""
+    fast), and a timeout from VAXCLEAN_TASK_TIMEOUT_MINUTES (default 60, far above a province's build:
+    docs/scaling.md; a hung task must not hold the DAG's one active run for ever)."""
     return {"retries": int(os.environ.get("VAXCLEAN_TASK_RETRIES") or 2),
             "retry_delay": timedelta(minutes=retry_minutes), "retry_exponential_backoff": True,
             "execution_timeout": timedelta(minutes=float(os.environ.get("VAXCLEAN_TASK_TIMEOUT_MINUTES") or 60))}

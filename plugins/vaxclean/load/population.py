@@ -9,8 +9,9 @@ The newest snapshot becomes the register every match is made against, so two kin
 quarantined whole (every file, with the reason) instead of loaded: one dated in the future (after
 tomorrow, UTC), and one newer than every loaded snapshot that lists `VAXCLEAN_POPULATION_MAX_LOSS_SHARE`
 (5 %) fewer citizens than the newest loaded one (a partial export; a province loses far less in a
-month). The raw gate then blocks publishing until someone looks; a real change of that size is accepted
-by raising the setting.
+month). The raw gate then blocks publishing until someone looks. A refusal is registered like any
+quarantined file, so a real change of that size is accepted by raising the setting *and* removing the
+snapshot's files from the registry (`raw/file_registry/population/<sha256>.parquet`) before the next load.
 """
 
 from __future__ import annotations
@@ -192,7 +193,8 @@ def refused_snapshots(landing_files: dict[date, list[Path]], raw_dir: Path, *, t
                 refused[day] = (f"snapshot {day.isoformat()} lists {rows:,} citizens, "
                                 f"{100 * (1 - rows / loaded[newest]):.1f} % fewer than snapshot {newest.isoformat()} "
                                 f"({loaded[newest]:,}): a partial export? Not made the register; accept a real change "
-                                f"by raising VAXCLEAN_POPULATION_MAX_LOSS_SHARE ({max_loss_share:g})")
+                                f"by raising VAXCLEAN_POPULATION_MAX_LOSS_SHARE ({max_loss_share:g}) and removing the "
+                                f"snapshot's files from raw/file_registry/population/")
     return refused
 
 
