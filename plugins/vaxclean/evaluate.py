@@ -43,7 +43,10 @@ def _load(con: duckdb.DuckDBPyConnection, scenario: Path, marts_db: Path) -> Non
         select t.*, d.citizen_id, d.match_status, d.issues, d.duplicate_of_source as d_dup_source,
                d.duplicate_of_record_id as d_dup_record, d.source is not null as in_mart,
                d.match_status in ('verified', 'corrected', 'probable') as is_credited,
-               list_contains(t.tags, 'borrowed_identity') as is_borrowed
+               list_contains(t.tags, 'borrowed_identity') as is_borrowed,
+               -- a record recall is measured on: of a resident, neither a duplicate nor a borrowed identity
+               t.true_citizen_id is not null and t.duplicate_of_record_id is null
+                   and not list_contains(t.tags, 'borrowed_identity') as is_recall_base
         from truth t
         left join pub.marts.dose_reconciliation d using (source, source_record_id)
     """)
@@ -54,10 +57,8 @@ def dose_scores(con: duckdb.DuckDBPyConnection) -> dict:
         select
             count(*) filter (where is_credited) as credits,
             count(*) filter (where is_credited and citizen_id = true_citizen_id) as right_credits,
-            count(*) filter (where true_citizen_id is not null and duplicate_of_record_id is null
-                             and not is_borrowed) as recall_base,
-            count(*) filter (where true_citizen_id is not null and duplicate_of_record_id is null
-                             and not is_borrowed and is_credited and citizen_id = true_citizen_id) as recall_hits,
+            count(*) filter (where is_recall_base) as recall_base,
+            count(*) filter (where is_recall_base and is_credited and citizen_id = true_citizen_id) as recall_hits,
             count(*) filter (where not in_mart) as missing_from_mart
         from scored
     """).fetchone()
@@ -80,7 +81,7 @@ def per_group(con: duckdb.DuckDBPyConnection, group_sql: str) -> dict:
         with base as (
             select {group_sql} as grp, *
             from scored
-            where true_citizen_id is not null and duplicate_of_record_id is null and not is_borrowed
+            where is_recall_base
         )
         select grp, count(*) as n,
                count(*) filter (where is_credited and citizen_id = true_citizen_id) as hits
@@ -119,24 +120,20 @@ def borrowed_scores(con: duckdb.DuckDBPyConnection) -> dict:
     (a record of its true citizen, neither borrowed nor a duplicate, withheld as a suspected borrowed
     identity), as a count and a share of the recall base. Per signal: the borrowed records and the correct
     credits each borrowed_identity_* issue code was on."""
-    caught, total = con.execute("""
-        select count(*) filter (where
-                   not (is_credited and citizen_id is not distinct from recorded_citizen_id)
-                   and list_contains(coalesce(issues, []), 'suspected_borrowed_identity')),
-               count(*)
-        from scored where is_borrowed
-    """).fetchone()
-    lost, base = con.execute("""
-        select count(*) filter (where list_contains(coalesce(issues, []), 'suspected_borrowed_identity')
-                                and not is_credited),
-               count(*)
+    caught, total, lost, base = con.execute("""
+        select count(*) filter (where is_borrowed
+                   and not (is_credited and citizen_id is not distinct from recorded_citizen_id)
+                   and list_contains(issues, 'suspected_borrowed_identity')),
+               count(*) filter (where is_borrowed),
+               count(*) filter (where is_recall_base and not is_credited
+                                and list_contains(issues, 'suspected_borrowed_identity')),
+               count(*) filter (where is_recall_base)
         from scored
-        where true_citizen_id is not null and duplicate_of_record_id is null and not is_borrowed
     """).fetchone()
     signals = {signal: {"borrowed": borrowed, "correct_credits": correct} for signal, borrowed, correct in con.execute("""
         select signal,
                count(*) filter (where is_borrowed),
-               count(*) filter (where not is_borrowed and true_citizen_id is not null and duplicate_of_record_id is null)
+               count(*) filter (where is_recall_base)
         from (select *, unnest(issues) as signal from scored)
         where starts_with(signal, 'borrowed_identity_')
         group by signal order by signal
