@@ -90,26 +90,33 @@ age_signal as (
         > {{ var('factory_worker_max_age') }}
 ),
 
-other_dose_signals as (
-    select distinct
+-- the identity's other credited doses: how far apart, and whether at another site with the same number
+other_doses as (
+    select
         workplace_doses.dose_record_key,
-        case
-            when abs(date_diff('day', workplace_doses.vaccinated_on, other.vaccinated_on))
-                between {{ var('duplicate_window_days') }} + 1 and {{ var('borrowed_identity_site_gap_days') }} - 1
-                then 'borrowed_identity_close_doses'
-            else 'borrowed_identity_two_sequences'
-        end as signal
+        abs(date_diff('day', workplace_doses.vaccinated_on, other.vaccinated_on)) as days_apart,
+        workplace_doses.dose_number_reported = other.dose_number_reported
+            and workplace_doses.site_code is distinct from other.site_code as is_same_number_elsewhere
     from workplace_doses
     inner join credited as other
         on workplace_doses.citizen_id = other.citizen_id
         and workplace_doses.dose_record_key <> other.dose_record_key
-    where abs(date_diff('day', workplace_doses.vaccinated_on, other.vaccinated_on))
-            between {{ var('duplicate_window_days') }} + 1 and {{ var('borrowed_identity_site_gap_days') }} - 1
-        or (
-            workplace_doses.dose_number_reported = other.dose_number_reported
-            and workplace_doses.site_code is distinct from other.site_code
-            and abs(date_diff('day', workplace_doses.vaccinated_on, other.vaccinated_on)) > {{ var('duplicate_window_days') }}
-        )
+),
+
+other_dose_signals as (
+    select distinct dose_record_key, signal
+    from (
+        select
+            dose_record_key,
+            case
+                when days_apart between {{ var('duplicate_window_days') }} + 1
+                    and {{ var('borrowed_identity_site_gap_days') }} - 1 then 'borrowed_identity_close_doses'
+                when is_same_number_elsewhere and days_apart > {{ var('duplicate_window_days') }}
+                    then 'borrowed_identity_two_sequences'
+            end as signal
+        from other_doses
+    )
+    where signal is not null
 ),
 
 -- a citizen's doses whose reported dose number is above the doses credited to them before it
@@ -141,7 +148,7 @@ phone_signal as (
 ),
 
 signalled as (
-    select dose_record_key, list_sort(list_distinct(list(signal))) as signals
+    select dose_record_key, list_sort(list(signal)) as signals  -- each source lists a signal once per record
     from (
         select * from age_signal
         union all
