@@ -6,7 +6,6 @@ Counts are small (about one ticket per 200 people), so tickets are built row by 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +14,7 @@ import polars as pl
 from vaxclean.scenario import reference as ref
 from vaxclean.scenario.dirt import has_any
 from vaxclean.scenario.people import People
+from vaxclean.scenario.reference import unaccent
 from vaxclean.scenario.versions import END_TS
 
 PORTAL_PER_PERSON = 1 / 200
@@ -107,8 +107,7 @@ def _pick_records(rng: np.random.Generator, final: pl.DataFrame, n: int) -> np.n
 def _typed_name(rng: np.random.Generator, name: str) -> str:
     u = rng.random()
     if u < 0.1:
-        return "".join(c for c in unicodedata.normalize("NFD", name) if unicodedata.category(c) != "Mn").replace(
-            "đ", "d").replace("Đ", "D")
+        return unaccent(name)
     if u < 0.2:
         return name.upper()
     return name

@@ -109,6 +109,12 @@ def load_units() -> Units:
     )
 
 
+def unaccent(text: str) -> str:
+    """Vietnamese text as typed without diacritics: `Đỗ Văn Đức` -> `Do Van Duc`."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
 def district_codes() -> list[str]:
     return sorted(set(load_units().district_code))
 

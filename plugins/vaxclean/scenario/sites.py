@@ -14,13 +14,13 @@ Conventions:
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from vaxclean.scenario import reference as ref
+from vaxclean.scenario.reference import unaccent
 
 SITE_CONVENTIONS = ("prefixed", "numeric", "named")
 KINDS = ("commune_station", "district_centre", "workplace_clinic")  # campaign.assign_sites' site_kind 0, 1, 2
@@ -28,11 +28,6 @@ KINDS = ("commune_station", "district_centre", "workplace_clinic")  # campaign.a
 
 def convention_for_seed(seed: int) -> str:
     return SITE_CONVENTIONS[seed % len(SITE_CONVENTIONS)]
-
-
-def unaccent(text: str) -> str:
-    text = text.replace("Đ", "D").replace("đ", "d")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
 def _initials(text: str) -> str:
@@ -58,7 +53,7 @@ class Sites:
     def site_index(self, doses: pl.DataFrame) -> np.ndarray:
         """Each dose's site (row of `frame`) from campaign.assign_sites' columns."""
         units = ref.load_units()
-        districts = sorted(set(units.district_code))
+        districts = ref.district_codes()
         n_communes = len(units.commune_code)
         kind = doses["site_kind"].to_numpy()
         commune = doses["site_commune_idx"].to_numpy().astype(np.int64)
@@ -87,7 +82,7 @@ def generate_sites(seed: int, convention: str | None = None) -> Sites:
         raise ValueError(f"unknown site convention {convention!r}: one of {', '.join(SITE_CONVENTIONS)}")
     rng = np.random.default_rng([seed, 20])
     units = ref.load_units()
-    districts = sorted(set(units.district_code))
+    districts = ref.district_codes()
     district_name = dict(zip(units.district_code, units.district_name, strict=True))
     district_name_after = dict(zip(units.district_code, units.district_name_after, strict=True))
     # `prefixed`: the generator's old codes; `place`: what a `named` code abbreviates
