@@ -41,7 +41,7 @@ citizens as (
 
 -- the suspected records of the scope (int_dose_records_screened holds only suspected records)
 screened as (
-    select dose_record_key, true as is_suspected_borrowed_identity, has_borrowed_identity_signal, borrowed_identity_signals
+    select dose_record_key, borrowed_identity_signals
     from {{ dose_scope_rows(ref('int_dose_records_screened'), ref('int_dose_scopes_sequenced')) }}
 ),
 
@@ -65,17 +65,17 @@ resolved as (
         records.source_record_id,
         case
             when deduplicated.is_duplicate then 'duplicate'
-            when coalesce(screened.is_suspected_borrowed_identity, false) then 'needs_review'
+            when screened.dose_record_key is not null then 'needs_review'
             else verified.match_status
         end as match_status,
-        case when not deduplicated.is_duplicate and not coalesce(screened.is_suspected_borrowed_identity, false)
+        case when not deduplicated.is_duplicate and screened.dose_record_key is null
             then verified.citizen_id end as citizen_id,
-        case when not deduplicated.is_duplicate and not coalesce(screened.is_suspected_borrowed_identity, false)
+        case when not deduplicated.is_duplicate and screened.dose_record_key is null
             then verified.match_score end as match_score,
         verified.match_method,
         verified.candidate_citizen_id,
         verified.candidate_score,
-        case when coalesce(screened.is_suspected_borrowed_identity, false)
+        case when screened.dose_record_key is not null
             then list_concat(verified.issues, ['suspected_borrowed_identity'], screened.borrowed_identity_signals)
             else verified.issues end as issues,
         verified.police_result,
@@ -90,9 +90,7 @@ resolved as (
         records.province_code as reported_province_code,
         records.district_code as reported_district_code,
         records.commune_code as reported_commune_code,
-        records.received_at,
-        coalesce(screened.is_suspected_borrowed_identity, false) as is_suspected_borrowed_identity,
-        coalesce(screened.has_borrowed_identity_signal, false) as has_borrowed_identity_signal
+        records.received_at
     from records
     inner join verified on records.dose_record_key = verified.dose_record_key
     inner join deduplicated on records.dose_record_key = deduplicated.dose_record_key
@@ -171,9 +169,7 @@ final as (
         resolved.police_result,
         resolved.worklist_status,
         resolved.vaccine_family,
-        resolved.received_at,
-        resolved.is_suspected_borrowed_identity,
-        resolved.has_borrowed_identity_signal
+        resolved.received_at
     from resolved
     left join intervals on resolved.dose_record_key = intervals.dose_record_key
     left join citizens on resolved.citizen_id = citizens.citizen_id
