@@ -50,26 +50,42 @@ def last_published_at(warehouse_dir: Path) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def gate(layer: str, run_id: str, *, quarantine_checked_since: str | None = None) -> dict:
-    """Validate a layer with pandera; raises (failing the task) with a readable report when it fails.
+def gate(layer: str, run_id: str, *, hold_for_acceptance: bool = False, report_name: str | None = None) -> dict:
+    """Validate a layer with pandera; raises GateFailed (failing the task) with a readable report when it fails.
 
-    The raw gate's quarantine check covers the loads since the last publish (a load over the threshold
-    blocks publishing until someone looks): `quarantine_checked_since` (ISO-8601) overrides that start,
-    e.g. to accept a quarantined file after reading its reasons.
+    The raw gate's quarantine check covers the loads since the last publish, minus those the data team
+    accepted (vaxclean.gates.quarantine). With `hold_for_acceptance`, a raw gate that failed only because
+    quarantined loads block publishing returns its summary (`needs_acceptance` true) instead of raising:
+    the DAG then asks for an approval (`accept_quarantine`).
     """
-    from vaxclean.gates import run_gate
-    from vaxclean.orchestration import parse_utc
+    from vaxclean.gates import GateFailed, run_gate
     from vaxclean.raw.layout import init_raw
 
     since = None
     if layer == "raw":
         init_raw(settings().raw_dir)
-        since = parse_utc(quarantine_checked_since) or last_published_at(_warehouse_dir())
+        since = last_published_at(_warehouse_dir())
     started = time.monotonic()
-    report = run_gate(layer, warehouse_dir=_warehouse_dir(), run_id=run_id, interval_start=since)
+    report = run_gate(layer, warehouse_dir=_warehouse_dir(), run_id=run_id, interval_start=since,
+                      report_name=report_name, raise_on_failure=False)
+    if not report.passed and not (hold_for_acceptance and report.needs_acceptance):
+        raise GateFailed(report)
     summary = report.to_dict()
     summary["seconds"] = round(time.monotonic() - started, 3)
     return summary
+
+
+def accept_quarantine(run_id: str, raw_summary: dict, *, accepted_by: str, accepted_at: datetime | None = None,
+                      note: str = "") -> dict:
+    """Record the data team's accept of the loads that blocked the raw gate (`raw_summary`: the blocked gate's
+    summary), then run the raw gate again (report `raw_accepted`), which now passes; returns its summary
+    with the accept."""
+    from vaxclean.gates.acceptance import blocked_loads, record_acceptance
+
+    accept = record_acceptance(_warehouse_dir(), blocked_loads(raw_summary.get("quarantine", {})),
+                               accepted_by=accepted_by, accepted_at=accepted_at, run_id=run_id, note=note)
+    summary = gate("raw", run_id, report_name="raw_accepted")
+    return summary | {"accept": accept}
 
 
 # What the incremental models' rows were computed with: when any of it changes, rebuild them all.

@@ -5,7 +5,9 @@
 - `gate_reports/<layer>_validated.json`: the build a passed staging or marts gate validated (the next
   gate validates only what a build that started from those tables re-derived: vaxclean.gates.scope);
 - `gate_reports/raw_files_validated.json`: the raw files passed raw gates validated (vaxclean.gates.raw);
-- `gate_reports/raw_read_cache/`: the rows of the raw files the raw gate reads whole (vaxclean.gates.raw).
+- `gate_reports/raw_read_cache/`: the rows of the raw files the raw gate reads whole (vaxclean.gates.raw);
+- `gate_reports/quarantine_accepted.json`: the quarantined loads the data team accepted, with who and when
+  (vaxclean.gates.acceptance).
 
 This module only knows where the records are and reads and writes them (atomically: a reader never sees
 half a record). It imports neither dbt nor DuckDB, so that the gates read the build stamp without
@@ -24,6 +26,7 @@ GATE_REPORTS = "gate_reports"  # under <warehouse>/: the gates' reports (one fol
 VALIDATED_BUILD = "{layer}_validated.json"  # under gate_reports/: the build a passed gate validated
 RAW_VALIDATED_FILES = "raw_files_validated.json"  # under gate_reports/
 RAW_READ_CACHE = "raw_read_cache"  # under gate_reports/: rows of raw files the raw gate reads whole
+QUARANTINE_ACCEPTED = "quarantine_accepted.json"  # under gate_reports/: accepted quarantined loads
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -113,3 +116,8 @@ def raw_validated_files_path(warehouse_dir: Path) -> Path:
 def raw_read_cache_dir(warehouse_dir: Path) -> Path:
     """Where the raw gate keeps the rows of the raw files it reads whole, one Parquet file per table."""
     return gate_reports_dir(warehouse_dir) / RAW_READ_CACHE
+
+
+def quarantine_accepted_path(warehouse_dir: Path) -> Path:
+    """Where the data team's accepts of quarantined loads are recorded (vaxclean.gates.acceptance)."""
+    return gate_reports_dir(warehouse_dir) / QUARANTINE_ACCEPTED

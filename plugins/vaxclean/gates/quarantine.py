@@ -1,10 +1,23 @@
-"""The raw gate's check across the load audit and the quarantine: per load, the quarantined rows match
-what the audit says (hard), and the quarantined share stays under VAXCLEAN_QUARANTINE_MAX_SHARE (soft: a
-load above it fails the gate and blocks publishing until someone looks)."""
+"""The raw gate's checks across the load audit and the quarantine, over the loads of the run's window (those
+finished since the last publish):
+
+- `quarantine_rows_match_audit` (hard): per load, the quarantined rows are what the audit says;
+- `quarantine_share_per_source` (soft): proportionate. A quarantined file is an incident of its source, not
+  of the province: it makes the check `warn` (the data team is alerted; the build publishes what passed, the
+  file's rows stay in quarantine with their reasons). The check fails, and publishing stops, only for a
+  systemic failure: a core source (VAXCLEAN_CORE_SOURCES: the platform and the population register) with a
+  load wholly quarantined or over VAXCLEAN_QUARANTINE_MAX_SHARE, or any source whose quarantined share of
+  the window's rows passes that limit over at least VAXCLEAN_QUARANTINE_MIN_ROWS rows.
+
+Loads the data team accepted (vaxclean.gates.acceptance: an Airflow approval, recorded with who and when)
+no longer count. The report's `quarantine` section lists every source's window, the blocking sources and
+the loads with quarantined rows: counts, load ids and the kind of reason, never a row's content.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +28,88 @@ from vaxclean.config import settings
 from vaxclean.gates.report import EXAMPLES_PER_CHECK, CheckResult, GateReport, Status, safe_error
 from vaxclean.raw.layout import table_dir, table_glob
 
+LOADS_LISTED = 50  # loads with quarantined rows listed in the report (the largest first)
+
 
 def quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path,
-                      start: dt.datetime | None, end: dt.datetime | None) -> None:
-    """Per load: quarantined rows match the audit (hard); quarantined share under the limit (soft)."""
+                      start: dt.datetime | None, end: dt.datetime | None,
+                      accepted: frozenset[tuple[str, str]] = frozenset()) -> None:
+    """Per load: quarantined rows match the audit (hard); per source: the proportionate share check (soft).
+    `accepted`: (source, load_id) of loads the data team accepted."""
     if not (table_dir(raw_dir, "load_audit").is_dir() and table_dir(raw_dir, "quarantine").is_dir()):
         return  # already reported as missing tables
-    max_share = settings().quarantine_max_share
+    cfg = settings()
+    try:
+        loads = _window_loads(con, raw_dir, start, end)
+    except duckdb.Error as exc:
+        report.checks.append(CheckResult("load_audit", "quarantine_share_per_source", "soft", "fail", 0, 0,
+                                         max_share=cfg.quarantine_max_share, detail=safe_error(exc)))
+        return
+    mismatch = loads.filter(pl.col("quarantined") != pl.col("quarantine_rows"))
+    report.checks.append(CheckResult(
+        "load_audit", "quarantine_rows_match_audit", "hard", "fail" if mismatch.height else "pass",
+        mismatch.height, loads.height,
+        examples=[_load_summary(r) for r in mismatch.head(EXAMPLES_PER_CHECK).iter_rows(named=True)],
+    ))
+    is_accepted = pl.Series([(s, i) in accepted for s, i in zip(loads["source"], loads["load_id"], strict=True)],
+                            dtype=pl.Boolean)
+    counted = loads.filter(~is_accepted)
+    sources = source_verdicts(counted, core=cfg.core_sources, max_share=cfg.quarantine_max_share,
+                              min_rows=cfg.quarantine_min_rows)
+    blocking = [s for s in sources if s["blocking"]]
+    incidents = counted.filter(pl.col("quarantined") > 0).sort("quarantined", descending=True)
+    status: Status = "fail" if blocking else ("warn" if incidents.height else "pass")
+    report.quarantine = {
+        "window_start": start.isoformat() if start else None,
+        "max_share": cfg.quarantine_max_share, "min_rows": cfg.quarantine_min_rows,
+        "core_sources": sorted(cfg.core_sources),
+        "sources": sources,
+        "blocking": [s["source"] for s in blocking],
+        # every load an accept must cover to unblock (not capped: an accept of part would block again)
+        "blocked_loads": [_load_summary(r) for r in incidents.filter(
+            pl.col("source").is_in([s["source"] for s in blocking])).iter_rows(named=True)],
+        "loads": [_load_summary(r) for r in incidents.head(LOADS_LISTED).iter_rows(named=True)],
+        "loads_with_quarantine": incidents.height,
+        "accepted": [_load_summary(r) for r in loads.filter(is_accepted).iter_rows(named=True)],
+    }
+    detail = (f"blocking: {', '.join(b['source'] + ' (' + b['why'] + ')' for b in blocking)}" if blocking else
+              f"{incidents.height} load(s) with quarantined rows; no source over its limit" if incidents.height else
+              "nothing quarantined")
+    report.checks.append(CheckResult(
+        "load_audit", "quarantine_share_per_source", "soft", status, len(blocking), len(sources),
+        max_share=cfg.quarantine_max_share, detail=detail,
+        examples=[{k: s[k] for k in ("source", "received", "quarantined", "share", "why")}
+                  for s in (blocking or [s for s in sources if s["quarantined"]])[:EXAMPLES_PER_CHECK]],
+    ))
+
+
+def source_verdicts(loads: pl.DataFrame, *, core: frozenset[str], max_share: float,
+                    min_rows: int) -> list[dict[str, Any]]:
+    """Per source over the window's loads: rows received and quarantined, and whether it blocks publishing
+    (with why). A core source blocks on a wholly quarantined load or a share over the limit; any other
+    source only on a share over the limit over at least `min_rows` rows."""
+    verdicts = []
+    per_source = (loads.group_by("source")
+                  .agg(pl.len().alias("loads"), pl.col("received").sum(), pl.col("quarantined").sum(),
+                       ((pl.col("quarantined") == pl.col("received")) & (pl.col("received") > 0)).sum()
+                       .alias("wholly_quarantined_loads"))
+                  .sort("source"))
+    for row in per_source.iter_rows(named=True):
+        share = row["quarantined"] / row["received"] if row["received"] else 0.0
+        is_core = row["source"] in core
+        why = ""
+        if is_core and row["wholly_quarantined_loads"]:
+            why = f"core source: {row['wholly_quarantined_loads']} load(s) wholly quarantined"
+        elif share > max_share and (is_core or row["received"] >= min_rows):
+            why = f"{share:.2%} of {row['received']:,} rows quarantined (max {max_share:.2%})"
+        verdicts.append({**row, "share": round(share, 4), "core": is_core, "blocking": bool(why), "why": why})
+    return verdicts
+
+
+def _window_loads(con: duckdb.DuckDBPyConnection, raw_dir: Path, start: dt.datetime | None,
+                  end: dt.datetime | None) -> pl.DataFrame:
+    """The loads finished in [start, end): audit counts, quarantine rows found, and the kind of the most
+    frequent reason (vaxclean.gates.quarantine.reason_kind)."""
     where, params = [], []
     if start is not None:
         where.append("a.finished_at >= ?")
@@ -32,40 +120,36 @@ def quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_di
     read_by_gate = con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'load_audit'"
                                ).fetchall()[0][0]
     audit = "temp.load_audit" if read_by_gate else f"read_parquet('{table_glob(raw_dir, 'load_audit')}', union_by_name = true)"
-    sql = f"""
+    loads = con.sql(f"""
         with q as (
-            select source, load_id, count(*) as n
+            select source, load_id, count(*) as n, mode(reason) as top_reason
             from read_parquet('{table_glob(raw_dir, "quarantine")}', union_by_name = true) group by all
         )
         select a.source, a.load_id, a.received, a.quarantined, coalesce(q.n, 0) as quarantine_rows,
-               a.quarantined / nullif(a.received, 0) as share
+               q.top_reason, a.finished_at
         from {audit} as a
         left join q using (source, load_id)
         {"where " + " and ".join(where) if where else ""}
-        order by share desc nulls last, a.source, a.load_id
-    """
-    try:
-        loads = con.sql(sql, params=params).pl()
-    except duckdb.Error as exc:
-        report.checks.append(CheckResult("load_audit", "quarantine_share", "soft", "fail", 0, 0, max_share=max_share,
-                                         detail=safe_error(exc)))
-        return
-    mismatch = loads.filter(pl.col("quarantined") != pl.col("quarantine_rows"))
-    report.checks.append(CheckResult(
-        "load_audit", "quarantine_rows_match_audit", "hard", "fail" if mismatch.height else "pass",
-        mismatch.height, loads.height, examples=_load_examples(mismatch),
-    ))
-    over = loads.filter(pl.col("share") > max_share)
-    quarantined = loads.filter(pl.col("quarantined") > 0)
-    status: Status = "fail" if over.height else ("warn" if quarantined.height else "pass")
-    report.checks.append(CheckResult(
-        "load_audit", "quarantine_share_per_load", "soft", status, over.height, loads.height,
-        max_share=max_share, detail=f"loads whose quarantined share exceeds {max_share:.2%}",
-        examples=_load_examples(over if over.height else quarantined),
-    ))
+        order by a.source, a.load_id
+    """, params=params).pl()
+    return loads.with_columns(pl.col("top_reason").map_elements(reason_kind, return_dtype=pl.String))
 
 
-def _load_examples(loads: pl.DataFrame) -> list[dict[str, Any]]:
-    """The first loads as report examples (counts and share: no personal data)."""
-    return [{**r, "share": None if r["share"] is None else round(r["share"], 4)}
-            for r in loads.head(EXAMPLES_PER_CHECK).iter_rows(named=True)]
+def reason_kind(reason: str | None) -> str | None:
+    """A quarantine reason without what it may quote of the file (a header taken from a data row names
+    people): the text before any parenthesis or colon, quoted parts removed, at most 80 characters."""
+    if reason is None:
+        return None
+    kind = re.split(r"[(:\[{]", reason, maxsplit=1)[0]
+    kind = re.sub(r"'[^']*'|\"[^\"]*\"", "…", kind).strip()
+    return kind[:80] or "unreadable"
+
+
+def _load_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """A load for a report, an alert or an approval: counts, ids and the kind of reason (no personal data)."""
+    received = row["received"]
+    return {"source": row["source"], "load_id": row["load_id"], "received": received,
+            "quarantined": row["quarantined"],
+            "share": round(row["quarantined"] / received, 4) if received else None,
+            "reason": row.get("top_reason"),
+            "finished_at": row["finished_at"].isoformat() if row.get("finished_at") else None}

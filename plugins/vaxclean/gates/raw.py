@@ -41,13 +41,15 @@ VALUE_CHECKS = frozenset({
 
 
 def raw_gate(report: GateReport, raw_dir: Path, start: dt.datetime | None, end: dt.datetime | None,
-             validated: dict[str, str], read_cache: Path | None = None) -> dict[str, str]:
-    """Validate the raw tables and the quarantine; returns the files to record as validated if the gate passes."""
+             validated: dict[str, str], read_cache: Path | None = None,
+             accepted: frozenset[tuple[str, str]] = frozenset()) -> dict[str, str]:
+    """Validate the raw tables and the quarantine (`accepted`: loads the data team accepted); returns the
+    files to record as validated if the gate passes."""
     checked: dict[str, str] = {}
     with connect(None) as con:
         for table, model in RAW_MODELS.items():
             checked |= _raw_table(report, con, raw_dir, table, model, validated, read_cache)
-        quarantine_checks(report, con, raw_dir, start, end)
+        quarantine_checks(report, con, raw_dir, start, end, accepted)
     return checked
 
 

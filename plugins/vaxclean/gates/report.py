@@ -20,7 +20,8 @@ from vaxclean.state import write_atomic
 
 EXAMPLES_PER_CHECK = 3
 COPY_CHECK = "same_as_gated_marts"  # publish: the copy has the fingerprints of the passed marts gate
-CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", "quarantine_share_per_load", COPY_CHECK)
+QUARANTINE_CHECK = "quarantine_share_per_source"  # raw: the proportionate check (vaxclean.gates.quarantine)
+CROSS_TABLE_CHECKS = ("dose_records_conserved", "quarantine_rows_match_audit", QUARANTINE_CHECK, COPY_CHECK)
 
 Severity = Literal["hard", "soft"]
 Status = Literal["pass", "warn", "fail"]
@@ -77,6 +78,7 @@ class GateReport:
     fingerprints: dict[str, str] = field(default_factory=dict)  # marts: table -> table_fingerprint()
     checks_version: str = ""
     scope: str = ""  # incremental gate: whose validated tables the rows not read are (gate_scope)
+    quarantine: dict[str, Any] = field(default_factory=dict)  # raw: per source, blocking, loads (gates.quarantine)
     report_path: str | None = None
 
     @property
@@ -91,12 +93,20 @@ class GateReport:
     def warnings(self) -> list[CheckResult]:
         return [c for c in self.checks if c.status == "warn"]
 
+    @property
+    def needs_acceptance(self) -> bool:
+        """Failed only because quarantined loads block publishing (the raw gate's proportionate check): the
+        data team may read the reasons and accept those loads (vaxclean.gates.acceptance)."""
+        return (bool(self.failures) and bool(self.quarantine.get("blocking"))
+                and all(c.check == QUARANTINE_CHECK for c in self.failures))
+
     def to_dict(self) -> dict[str, Any]:
         """The report as written to `<layer>.json`, with its verdict and counts."""
         data = asdict(self)
         data["passed"] = self.passed
         data["failure_count"] = len(self.failures)
         data["warning_count"] = len(self.warnings)
+        data["needs_acceptance"] = self.needs_acceptance
         return data
 
     def summary(self) -> str:
@@ -121,6 +131,7 @@ class GateReport:
         for c in self.checks:
             if c.check in CROSS_TABLE_CHECKS:
                 lines.append(f"  {c.check:<36} {c.status.upper():<5} {c.detail}")
+        lines.extend(_quarantine_lines(self.quarantine))
         for title, items in (("Failures", self.failures), ("Warnings (soft, within threshold)", self.warnings)):
             if items:
                 lines.append(f"{title}:")
@@ -136,6 +147,27 @@ class GateFailed(Exception):
     def __init__(self, report: GateReport) -> None:
         super().__init__(report.summary())
         self.report = report
+
+
+def _quarantine_lines(quarantine: dict[str, Any], loads_shown: int = 10) -> list[str]:
+    """The raw gate's window per source and its loads with quarantined rows, for the summary."""
+    if not (quarantine.get("sources") or quarantine.get("accepted")):
+        return []
+    since = quarantine.get("window_start") or "the first load"
+    lines = [f"Quarantine since {since} (core sources: {', '.join(quarantine['core_sources'])}):"]
+    for s in quarantine["sources"]:
+        verdict = f"BLOCKS: {s['why']}" if s["blocking"] else "ok"
+        lines.append(f"  {s['source']:<16} {s['quarantined']:>8,} of {s['received']:>10,} rows in {s['loads']:,} "
+                     f"load(s)  {verdict}")
+    for load in quarantine.get("loads", [])[:loads_shown]:
+        lines.append(f"  load {load['source']}/{load['load_id']}: {load['quarantined']:,} of {load['received']:,} "
+                     f"quarantined ({load['reason'] or 'reason not found'})")
+    more = quarantine.get("loads_with_quarantine", 0) - loads_shown
+    if more > 0:
+        lines.append(f"  ... and {more:,} more load(s) with quarantined rows (in the JSON report)")
+    for load in quarantine.get("accepted", []):
+        lines.append(f"  accepted: {load['source']}/{load['load_id']} ({load['quarantined']:,} quarantined)")
+    return lines
 
 
 def _describe(c: CheckResult) -> str:

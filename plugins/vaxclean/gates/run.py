@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from vaxclean.gates.acceptance import accepted_loads
 from vaxclean.gates.connection import connect
 from vaxclean.gates.conservation import LIVE_DOSE_KEYS_SQL, conservation_check
 from vaxclean.gates.raw import load_validated_files, raw_gate, save_validated_files
@@ -68,7 +69,7 @@ def run_gate(
     if layer == "raw":
         validated_files = raw_gate(report, warehouse_dir / "raw", interval_start, interval_end,
                                    load_validated_files(raw_validated_files_path(warehouse_dir), report.checks_version),
-                                   raw_read_cache_dir(warehouse_dir))
+                                   raw_read_cache_dir(warehouse_dir), accepted_loads(warehouse_dir))
     else:
         # the warehouse itself (not a copy being published) after an incremental build: its re-derived rows
         validated = _tables_gate(report, warehouse_dir, db_path, of_warehouse=database is None,
