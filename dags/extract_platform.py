@@ -14,7 +14,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
-from vaxclean.orchestration import RAW_ASSETS, default_args
+from vaxclean.notifier import task_defaults
+from vaxclean.orchestration import RAW_ASSETS
 
 
 @dag(
@@ -25,7 +26,7 @@ from vaxclean.orchestration import RAW_ASSETS, default_args
     max_active_runs=1,
     doc_md=__doc__,
     tags=["vaxclean", "extract", "api"],
-    default_args=default_args(retry_minutes=2),
+    default_args=task_defaults(retry_minutes=2),
     params={
         "updated_since": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval start"),
         "updated_until": Param(None, type=["null", "string"], description="ISO-8601 UTC; default: interval end"),
@@ -33,15 +34,18 @@ from vaxclean.orchestration import RAW_ASSETS, default_args
 )
 def extract_platform():
     @task(outlets=[Asset(RAW_ASSETS["platform_immunizations"])])
-    def extract_immunizations(data_interval_start=None, data_interval_end=None, params=None) -> dict:
+    def extract_immunizations(data_interval_start=None, data_interval_end=None, params=None, ti=None) -> dict:
         from airflow.sdk import BaseHook
 
         from vaxclean.config import settings
+        from vaxclean.notifier import alert_quarantine
         from vaxclean.orchestration import extract_api_window
 
         conn = BaseHook.get_connection(settings().platform_conn_id)
-        return extract_api_window(endpoint="immunizations", conn=conn, interval_start=data_interval_start,
-                                  interval_end=data_interval_end, params=params)
+        result = extract_api_window(endpoint="immunizations", conn=conn, interval_start=data_interval_start,
+                                    interval_end=data_interval_end, params=params)
+        alert_quarantine("platform", result, {"ti": ti})  # rows the API sent that could not be read
+        return result
 
     extract_immunizations()
 

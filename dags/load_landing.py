@@ -4,7 +4,7 @@
 Watches the landing directory (`VAXCLEAN_LANDING_DIR`) every 15 minutes and loads what is new into the
 raw layer: offline site batches, hotline call logs, population snapshots and police returns.
 Files are registered by path and SHA-256: a file seen before is not loaded again, a changed file is
-a new version, an unreadable file or row goes to quarantine with its reason. A source with nothing
+a new version, an unreadable file or row goes to quarantine with its reason and is alerted. A source with nothing
 new is skipped, so the warehouse build is triggered only by real changes.
 """
 
@@ -13,15 +13,19 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from vaxclean.orchestration import RAW_ASSETS, default_args
+from vaxclean.notifier import task_defaults
+from vaxclean.orchestration import RAW_ASSETS
 
 
 def _load(source: str) -> dict:
+    from airflow.sdk import get_current_context
     from airflow.sdk.exceptions import AirflowSkipException
 
+    from vaxclean.notifier import alert_quarantine
     from vaxclean.orchestration import load_landing_source
 
     result = load_landing_source(source)
+    alert_quarantine(source, result, get_current_context())  # a quarantined file or row: an incident
     if not result.get("files_loaded"):
         raise AirflowSkipException(f"{source}: nothing new in the landing directory")
     return result
@@ -34,7 +38,7 @@ def _load(source: str) -> dict:
     max_active_runs=1,
     doc_md=__doc__,
     tags=["vaxclean", "extract", "files"],
-    default_args=default_args(retry_minutes=1),
+    default_args=task_defaults(retry_minutes=1),
 )
 def load_landing():
     @task(outlets=[Asset(RAW_ASSETS["site_batch_rows"])])

@@ -9,8 +9,14 @@
 | VAXCLEAN_API_PAGE_LIMIT | 5000 | page size asked of the APIs |
 | VAXCLEAN_API_TIMEOUT_S | 30 | per-request timeout |
 | VAXCLEAN_API_MAX_RETRIES | 6 | retries of a 429/5xx/timeout before the task fails |
-| VAXCLEAN_QUARANTINE_MAX_SHARE | 0.05 | soft gate: share of a load allowed in quarantine |
+| VAXCLEAN_QUARANTINE_MAX_SHARE | 0.05 | raw gate: share of a source's rows since the last publish allowed in quarantine |
+| VAXCLEAN_QUARANTINE_MIN_ROWS | 500 | raw gate: a source other than a core one blocks publishing only over this many rows since the last publish (below it, a quarantined file is an incident: alerted, not blocking) |
+| VAXCLEAN_CORE_SOURCES | platform,population | sources that block publishing on any wholly quarantined load or a share over the limit |
 | VAXCLEAN_POPULATION_MAX_LOSS_SHARE | 0.05 | a new population snapshot listing this share fewer citizens than the previous one is quarantined (a partial export), not made the register |
+| VAXCLEAN_ALERT_SMTP_CONN_ID | vaxclean_alerts_smtp | Airflow connection of the alert e-mail (SMTP; recipients in extra `to`); absent = no e-mail |
+| VAXCLEAN_ALERT_WEBHOOK_CONN_ID | vaxclean_alerts_webhook | Airflow connection of the chat webhook (extra `url`); absent = no webhook |
+| VAXCLEAN_PUBLISH_DEADLINE_HOURS | 26 | alert when nothing has been published for this long (`watch_publication`) |
+| VAXCLEAN_APPROVAL_TIMEOUT_HOURS | 2 | how long a held build waits for the data team's approval (within the 3 h run timeout) |
 | VAXCLEAN_TASK_RETRIES | 2 | retries of a failed Airflow task (not of a deterministic failure: a gate, a dbt test or model error) |
 | VAXCLEAN_TASK_TIMEOUT_MINUTES | 60 | execution timeout of every Airflow task |
 | VAXCLEAN_DUCKDB_THREADS | 2 | DuckDB threads for the build |
@@ -46,7 +52,13 @@ class Settings:
     api_timeout_s: float
     api_max_retries: int
     quarantine_max_share: float
+    quarantine_min_rows: int
+    core_sources: frozenset[str]
     population_max_loss_share: float
+    alert_smtp_conn_id: str
+    alert_webhook_conn_id: str
+    publish_deadline_hours: float
+    approval_timeout_hours: float
     duckdb_threads: int
     duckdb_memory_limit: str
     restricted_group: str  # a group name or number; "" = the group the process creates files with
@@ -91,7 +103,14 @@ def settings() -> Settings:
         api_timeout_s=float(_env("VAXCLEAN_API_TIMEOUT_S", "30")),
         api_max_retries=int(_env("VAXCLEAN_API_MAX_RETRIES", "6")),
         quarantine_max_share=float(_env("VAXCLEAN_QUARANTINE_MAX_SHARE", "0.05")),
+        quarantine_min_rows=int(_env("VAXCLEAN_QUARANTINE_MIN_ROWS", "500")),
+        core_sources=frozenset(s.strip() for s in _env("VAXCLEAN_CORE_SOURCES", "platform,population").split(",")
+                               if s.strip()),
         population_max_loss_share=float(_env("VAXCLEAN_POPULATION_MAX_LOSS_SHARE", "0.05")),
+        alert_smtp_conn_id=_env("VAXCLEAN_ALERT_SMTP_CONN_ID", "vaxclean_alerts_smtp"),
+        alert_webhook_conn_id=_env("VAXCLEAN_ALERT_WEBHOOK_CONN_ID", "vaxclean_alerts_webhook"),
+        publish_deadline_hours=float(_env("VAXCLEAN_PUBLISH_DEADLINE_HOURS", "26")),
+        approval_timeout_hours=float(_env("VAXCLEAN_APPROVAL_TIMEOUT_HOURS", "2")),
         duckdb_threads=int(_env("VAXCLEAN_DUCKDB_THREADS", "2")),
         duckdb_memory_limit=_env("VAXCLEAN_DUCKDB_MEMORY_LIMIT", "6GB"),
         restricted_group=_env("VAXCLEAN_RESTRICTED_GROUP", "").strip(),

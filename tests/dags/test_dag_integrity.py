@@ -38,9 +38,11 @@ def test_dag_id_is_file_stem_with_tags_retries_and_docs(dagbag, path):
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
 def test_no_heavy_imports_at_module_level(path):
-    """Only airflow.sdk, pendulum and vaxclean.orchestration (no I/O) at DAG parse time."""
+    """Only airflow.sdk, the standard provider's operators, pendulum, vaxclean.orchestration and
+    vaxclean.notifier (no I/O) at DAG parse time."""
     tree = ast.parse(path.read_text())
-    allowed = {"__future__", "pendulum", "airflow.sdk", "vaxclean.orchestration"}
+    allowed = {"__future__", "pendulum", "airflow.sdk", "vaxclean.orchestration", "vaxclean.notifier",
+               "airflow.providers.standard.operators.empty", "airflow.providers.standard.operators.hitl"}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
             assert node.module in allowed, f"{path.name} imports {node.module} at module level"
@@ -114,3 +116,30 @@ def test_a_deterministic_dbt_failure_is_not_retried():
             mp.setattr(build, "build_layer", fails)
             with pytest.raises(expected):
                 build.build_layer_task("marts", "r")
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
+def test_every_task_alerts_on_failure_and_has_a_timeout(dagbag, path):
+    from vaxclean.notifier import VaxcleanNotifier
+
+    dag = dagbag.dags[path.stem]
+    for t in dag.tasks:
+        if t.task_id == "approve_quarantine":  # waits for a person: bounded by its response timeout
+            assert t.response_timeout is not None
+            assert any(isinstance(n, VaxcleanNotifier) and n.kind == "approval" for n in t.notifiers)
+            continue
+        assert t.execution_timeout is not None, t.task_id
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert any(isinstance(c, VaxcleanNotifier) for c in callbacks), t.task_id
+
+
+def test_a_blocked_raw_gate_waits_for_an_approval_before_building(dagbag):
+    """gate_raw → quarantine_decision → (approve_quarantine → accept_quarantine | raw_passed) → build_staging:
+    staging runs after either path, and after no rejection (a rejected approval skips accept_quarantine)."""
+    build = dagbag.dags["build_warehouse"]
+    assert build.get_task("quarantine_decision").downstream_task_ids == {"approve_quarantine", "raw_passed"}
+    assert build.get_task("approve_quarantine").downstream_task_ids == {"accept_quarantine"}
+    staging = build.get_task("build_staging")
+    assert staging.upstream_task_ids == {"accept_quarantine", "raw_passed"}
+    assert staging.trigger_rule == "none_failed_min_one_success"
+    assert build.get_task("gate_raw").retries == 0 and build.get_task("accept_quarantine").retries == 0
