@@ -37,6 +37,7 @@ from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS
     # one build at a time: a hung build must not hold back every later one
     dagrun_timeout=pendulum.duration(hours=3),
     doc_md=__doc__,
+    dag_display_name="Build warehouse: gates, dbt, publish",
     tags=["vaxclean", "warehouse", "dbt", "quality"],
     default_args=task_defaults(retry_minutes=1),
     on_failure_callback=run_failure_callbacks(),
@@ -62,6 +63,7 @@ def build_warehouse():
 
     approve_quarantine = ApprovalOperator(
         task_id="approve_quarantine",
+        task_display_name="Approve quarantined loads",
         subject="Publishing is held: quarantined rows over a source's limit",
         body="{{ ti.xcom_pull(task_ids='quarantine_decision', key='approval_text') }}",
         notifiers=[VaxcleanNotifier("approval")],
@@ -109,13 +111,16 @@ def build_warehouse():
 
     @task(outlets=[Asset(PUBLISHED_ASSET)])
     def publish(raw: dict, staging: dict, staging_gate: dict, marts: dict, marts_gate: dict, run_id=None,
-                ti=None) -> dict:
+                ti=None, outlet_events=None) -> dict:
         from vaxclean.build import publish_marts
+        from vaxclean.orchestration import asset_extra
 
         accepted = ti.xcom_pull(task_ids="accept_quarantine")  # None unless the data team accepted loads
         info = {"gates": {"raw": accepted or raw, "staging": staging_gate, "marts": marts_gate},
                 "builds": {"staging": staging, "marts": marts}}
-        return publish_marts(run_id, info)
+        result = publish_marts(run_id, info)
+        outlet_events[Asset(PUBLISHED_ASSET)].extra = asset_extra(result)  # the version and rows per mart
+        return result
 
     @task
     def export_commune_files(run_id=None) -> dict:

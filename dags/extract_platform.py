@@ -25,6 +25,7 @@ from vaxclean.orchestration import RAW_ASSETS
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
+    dag_display_name="Extract: vaccination platform API",
     tags=["vaxclean", "extract", "api"],
     default_args=task_defaults(retry_minutes=2),
     params={
@@ -34,17 +35,19 @@ from vaxclean.orchestration import RAW_ASSETS
 )
 def extract_platform():
     @task(outlets=[Asset(RAW_ASSETS["platform_immunizations"])])
-    def extract_immunizations(data_interval_start=None, data_interval_end=None, params=None, ti=None) -> dict:
+    def extract_immunizations(data_interval_start=None, data_interval_end=None, params=None, ti=None,
+                outlet_events=None) -> dict:
         from airflow.sdk import BaseHook
 
         from vaxclean.config import settings
         from vaxclean.notifier import alert_quarantine
-        from vaxclean.orchestration import extract_api_window
+        from vaxclean.orchestration import asset_extra, extract_api_window
 
         conn = BaseHook.get_connection(settings().platform_conn_id)
         result = extract_api_window(endpoint="immunizations", conn=conn, interval_start=data_interval_start,
                                     interval_end=data_interval_end, params=params)
         alert_quarantine("platform", result, {"ti": ti})  # rows the API sent that could not be read
+        outlet_events[Asset(RAW_ASSETS["platform_immunizations"])].extra = asset_extra(result)  # the window's counts
         return result
 
     extract_immunizations()

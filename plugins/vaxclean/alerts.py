@@ -44,7 +44,7 @@ def scrub(text: str) -> str:
 
 @dataclass
 class Alert:
-    """One alert: a kind (failure, gate, quarantine, approval, deadline), a title, lines and links."""
+    """One alert: a kind (failure, gate, quarantine, approval, deadline, freshness), a title, lines and links."""
 
     kind: str
     title: str
@@ -192,6 +192,21 @@ def deadline_alert(last_published: datetime | None, now: datetime, hours: float,
                   f"{hours:g} h. Dashboards, worklists and write-back files are that old.",
                   "Look at the build_warehouse runs: failed, held for an approval, or not triggered."],
                  {"build runs": f"{base_url.rstrip('/')}/dags/build_warehouse/runs"} if base_url else {})
+
+
+def freshness_alert(report: dict[str, Any], base_url: str | None = None) -> Alert | None:
+    """Sources that turned stale (worse than at the previous check) as their `freshness` declares (None when
+    none did). vaxclean.transform.freshness writes the report."""
+    worse = set(report.get("worse", []))
+    if not worse:
+        return None
+    lines = [f"- {s['source']}: {s['status']}, last load {s['hours_since_load']} h ago (warn after "
+             f"{s['warn_after'] or '-'}, error after {s['error_after'] or '-'})" for s in report["sources"]
+             if s["source"] in worse]
+    lines.append("Nothing new arrives from these sources: check the extraction DAGs, the landing folder and the "
+                 "upstream system.")
+    return Alert("freshness", f"sources stale: {', '.join(sorted(worse))}", lines,
+                 {"source freshness": f"{base_url.rstrip('/')}/vaxclean/freshness"} if base_url else {})
 
 
 # ------------------------------------------------------------------------------------------ delivery

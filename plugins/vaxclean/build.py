@@ -370,12 +370,13 @@ def export_commune_files(run_id: str) -> dict:
 
 
 def generate_docs(run_id: str) -> dict:
-    """`dbt docs generate` as a run artifact (`<warehouse>/dbt/target/index.html`, catalog of every model)."""
+    """`dbt docs generate --static` as a run artifact (`<warehouse>/dbt/target/static_index.html`, one file with
+    the catalog of every model: the dbt docs view of the Airflow UI serves it, vaxclean.airflow_ui)."""
     from vaxclean.transform.dbt import run_dbt
 
     started = time.monotonic()
-    result = run_dbt(["docs", "generate"], warehouse_dir=_warehouse_dir())
-    result["index"] = str(_warehouse_dir() / "dbt" / "target" / "index.html")
+    result = run_dbt(["docs", "generate", "--static"], warehouse_dir=_warehouse_dir())
+    result["index"] = str(_warehouse_dir() / "dbt" / "target" / "static_index.html")
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("dbt docs for run %s in %.1fs", run_id, result["seconds"])
     return result

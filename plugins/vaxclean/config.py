@@ -15,7 +15,7 @@
 | VAXCLEAN_POPULATION_MAX_LOSS_SHARE | 0.05 | a new population snapshot listing this share fewer citizens than the previous one is quarantined (a partial export), not made the register |
 | VAXCLEAN_ALERT_SMTP_CONN_ID | vaxclean_alerts_smtp | Airflow connection of the alert e-mail (SMTP; recipients in extra `to`); absent = no e-mail |
 | VAXCLEAN_ALERT_WEBHOOK_CONN_ID | vaxclean_alerts_webhook | Airflow connection of the chat webhook (extra `url`); absent = no webhook |
-| VAXCLEAN_PUBLISH_DEADLINE_HOURS | 26 | alert when nothing has been published for this long (`watch_publication`) |
+| VAXCLEAN_PUBLISH_DEADLINE_HOURS | 26 | alert when nothing has been published for this long (`watch_pipeline`) |
 | VAXCLEAN_APPROVAL_TIMEOUT_HOURS | 2 | how long a held build waits for the data team's approval (within the 3 h run timeout) |
 | VAXCLEAN_TASK_RETRIES | 2 | retries of a failed Airflow task (not of a deterministic failure: a gate, a dbt test or model error) |
 | VAXCLEAN_TASK_TIMEOUT_MINUTES | 60 | execution timeout of every Airflow task |

@@ -31,7 +31,7 @@ def task_defaults(retry_minutes: float = 2) -> dict:
     """Every DAG's default_args: vaxclean.orchestration.default_args plus the failure alert."""
     from vaxclean.orchestration import default_args
 
-    return {**default_args(retry_minutes), "on_failure_callback": [VaxcleanNotifier()]}
+    return {**default_args(retry_minutes), "owner": "vaxclean-data-team", "on_failure_callback": [VaxcleanNotifier()]}
 
 
 def approval_timeout() -> timedelta:
@@ -95,16 +95,25 @@ def alert_quarantine(source: str, result: dict, context: Any) -> dict:
                                                   core=source in settings().core_sources, base_url=base_url()))
 
 
-class PublicationLate(Exception):
-    """Nothing published within the deadline; carries its alert (None between the daily reminders)."""
+class AlertingFailure(Exception):
+    """A check that fails its task and carries its own alert (None when it is not news): the task's failure
+    callback (VaxcleanNotifier) sends that alert instead of a generic one."""
 
     def __init__(self, message: str, alert: alerts.Alert | None) -> None:
         super().__init__(message)
         self.alert = alert
 
 
+class PublicationLate(AlertingFailure):
+    """Nothing published within the deadline (the alert: on the first check past it, then daily)."""
+
+
+class SourcesStale(AlertingFailure):
+    """A source is past its declared `error_after` (the alert: when a source got worse since the last check)."""
+
+
 def check_publication_deadline(now: datetime | None = None) -> dict:
-    """`watch_publication`'s task: raises PublicationLate (failing the task; its failure callback sends the
+    """`watch_pipeline`'s task: raises PublicationLate (failing the task; its failure callback sends the
     deadline alert) when the current publication is older than VAXCLEAN_PUBLISH_DEADLINE_HOURS."""
     from vaxclean.build import last_published_at
     from vaxclean.config import settings
@@ -118,3 +127,18 @@ def check_publication_deadline(now: datetime | None = None) -> dict:
                               alerts.deadline_alert(last, now, cfg.publish_deadline_hours, base_url()))
     return {"last_published_at": last.isoformat() if last else None, "age_hours": age,
             "deadline_hours": cfg.publish_deadline_hours}
+
+
+def check_sources() -> dict:
+    """`watch_pipeline`'s freshness task: `dbt source freshness` (vaxclean.transform.freshness); a source that
+    turned stale is alerted; any source past its `error_after` fails the task (SourcesStale)."""
+    from vaxclean.config import settings
+    from vaxclean.transform.freshness import check_source_freshness
+
+    report = check_source_freshness(settings().warehouse_dir)
+    alert = alerts.freshness_alert(report, base_url())
+    errors = [s["source"] for s in report["sources"] if s["status"] in ("error", "runtime error")]
+    if errors:
+        raise SourcesStale(f"sources past their error threshold: {', '.join(errors)}", alert)
+    alerts.deliver(alert)
+    return report

@@ -30,6 +30,16 @@ def default_args(retry_minutes: float = 2) -> dict:
             "execution_timeout": timedelta(minutes=float(os.environ.get("VAXCLEAN_TASK_TIMEOUT_MINUTES") or 60))}
 
 
+ASSET_EXTRA_KEYS = ("load_id", "files_found", "files_loaded", "files_quarantined", "rows_loaded", "rows_quarantined",
+                    "received", "loaded", "quarantined", "pages", "version", "mart_rows")
+
+
+def asset_extra(result: dict) -> dict:
+    """What an asset event carries from a load, an extraction or a publication: its counts and ids (the
+    Assets view shows them per event; a build's log names which events triggered it)."""
+    return {k: result[k] for k in ASSET_EXTRA_KEYS if result.get(k) is not None}
+
+
 def parse_utc(value: str | datetime | None) -> datetime | None:
     """An ISO-8601 string or datetime as an aware UTC datetime (naive input is taken as UTC)."""
     if value is None or value == "":

@@ -28,6 +28,8 @@ def test_no_import_errors(dagbag):
 def test_dag_id_is_file_stem_with_tags_retries_and_docs(dagbag, path):
     dag = dagbag.dags[path.stem]
     assert dag.tags and "vaxclean" in dag.tags
+    assert dag.dag_display_name != dag.dag_id, "a display name the data team reads"
+    assert all(t.owner == "vaxclean-data-team" for t in dag.tasks)
     assert dag.doc_md and len(dag.doc_md) > 80
     assert dag.catchup is False
     for t in dag.tasks:

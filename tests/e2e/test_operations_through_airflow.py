@@ -180,3 +180,33 @@ def test_a_snapshot_with_a_duplicate_citizen_fails_the_build_and_is_alerted(airf
     texts = "\n".join(alert_receivers_module.texts())
     assert not [v for v in _personal_values(scenario) if v in texts]
     shutil.rmtree(duplicated)
+
+
+def test_reports_freshness_and_dbt_docs_are_served_inside_airflow(airflow):
+    """The vaxclean plugin: the run's gate reports (a tab on every DAG run), the source freshness that
+    watch_pipeline checks, and the dbt docs, behind Airflow's authentication."""
+    af, scenario, warehouse, base = airflow
+    plugins = af.api("GET", "/plugins")["plugins"]
+    (plugin,) = [p for p in plugins if p["name"] == "vaxclean_ui"]
+    assert {v["destination"] for v in plugin["external_views"]} == {"dag_run", "nav"}
+    run = next(r for r in af.api("GET", "/dags/build_warehouse/dagRuns")["dag_runs"] if r["state"] == "success")
+    assert requests.get(f"{af.url}/vaxclean/reports/{run['dag_run_id']}", timeout=10).status_code in (401, 403)
+    page = requests.get(f"{af.url}/vaxclean/reports/{run['dag_run_id']}", headers=af.headers, timeout=10)
+    assert page.status_code == 200 and "held for an approval" in page.text and "raw_accepted: " in page.text
+    assert "Gate &#x27;marts&#x27;" in page.text or "Gate 'marts'" in page.text
+    raw = requests.get(f"{af.url}/vaxclean/reports/{run['dag_run_id']}/raw_accepted?format=json",
+                       headers=af.headers, timeout=10).json()
+    assert raw["passed"] is True
+    assert requests.get(f"{af.url}/vaxclean/reports/{run['dag_run_id']}/..%2f..%2fetc", headers=af.headers,
+                        timeout=10).status_code == 404
+    docs = requests.get(f"{af.url}/vaxclean/docs", headers=af.headers, timeout=30)
+    assert docs.status_code == 200 and "dose_reconciliation" in docs.text  # the static docs embed the manifest
+
+    log = base / "watch-run.log"
+    watch = af.dags_test("watch_pipeline", log)
+    assert watch.wait(timeout=300) == 0, log.read_text()[-3000:]
+    freshness = requests.get(f"{af.url}/vaxclean/freshness", headers=af.headers, timeout=10)
+    assert freshness.status_code == 200 and "platform.immunizations" in freshness.text
+    report = json.loads((warehouse / "gate_reports" / "source_freshness.json").read_text())
+    assert report["worst"] == "pass" and {s["source"] for s in report["sources"]} >= {
+        "platform.immunizations", "feedback.tickets", "population.citizens", "site_batches.batch_rows"}

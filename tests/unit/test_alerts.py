@@ -147,3 +147,32 @@ def test_the_publication_watch_fails_past_the_deadline_with_its_alert(monkeypatc
     with pytest.raises(PublicationLate) as late:
         check_publication_deadline(NOW)
     assert late.value.alert is not None and late.value.alert.title == "nothing published for 26 h"
+
+
+def _sources_json(*statuses: tuple[str, str, float]) -> dict:
+    return {"results": [{"unique_id": f"source.vaxclean.{name}", "status": status, "max_loaded_at": "2026-12-01T00:00:00",
+                         "max_loaded_at_time_ago_in_s": hours * 3600,
+                         "criteria": {"warn_after": {"count": 2, "period": "day"},
+                                      "error_after": {"count": 7, "period": "day"}}}
+                        for name, status, hours in statuses]}
+
+
+def test_a_source_is_alerted_when_it_turns_stale_not_every_hour_it_stays_so():
+    from vaxclean.transform.freshness import freshness_report
+
+    fresh = freshness_report(_sources_json(("platform.immunizations", "pass", 3), ("feedback.tickets", "pass", 3)),
+                             {}, NOW)
+    assert fresh["worst"] == "pass" and fresh["worse"] == [] and alerts.freshness_alert(fresh) is None
+    stale = freshness_report(_sources_json(("platform.immunizations", "pass", 4), ("feedback.tickets", "warn", 50)),
+                             fresh, NOW)
+    assert stale["worse"] == ["feedback.tickets"] and stale["sources"][0]["source"] == "feedback.tickets"
+    alert = alerts.freshness_alert(stale, "http://h:1")
+    assert alert.title == "sources stale: feedback.tickets"
+    assert alert.lines[0] == "- feedback.tickets: warn, last load 50.0 h ago (warn after 2 day(s), error after 7 day(s))"
+    assert alert.links == {"source freshness": "http://h:1/vaxclean/freshness"}
+    still = freshness_report(_sources_json(("platform.immunizations", "pass", 5), ("feedback.tickets", "warn", 51)),
+                             stale, NOW)
+    assert still["worse"] == [] and still["worst"] == "warn"  # still stale: no second alert
+    error = freshness_report(_sources_json(("platform.immunizations", "pass", 5), ("feedback.tickets", "error", 200)),
+                             still, NOW)
+    assert error["worse"] == ["feedback.tickets"] and error["worst"] == "error"

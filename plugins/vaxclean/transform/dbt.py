@@ -74,13 +74,14 @@ def _release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def _cli_args(args: list[str], warehouse_dir: Path, vars: Mapping[str, Any] | None) -> list[str]:
+def _cli_args(args: list[str], warehouse_dir: Path, vars: Mapping[str, Any] | None,
+              target_dir: str = "target") -> list[str]:
     dbt_dir = warehouse_dir / "dbt"
     full = [
         *args,
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(dbt_dir / "target"),
+        "--target-path", str(dbt_dir / target_dir),
         "--log-path", str(dbt_dir / "logs"),
     ]
     if vars:
@@ -192,9 +193,10 @@ def raw_lineage(manifest: Any, unique_id: str) -> set[str]:
 
 
 def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | None = None,
-            manifest: Any = None) -> dict[str, Any]:
+            manifest: Any = None, target_dir: str = "target") -> dict[str, Any]:
     """Run `dbt <args>` in-process on `warehouse_dir`; return counts per status (XCom-sized). `manifest`
-    (parse_manifest with the same vars) spares dbt its parse.
+    (parse_manifest with the same vars) spares dbt its parse. `target_dir`: dbt's artifacts under
+    `<warehouse>/dbt/` (a command that runs beside a build keeps its own).
 
     Raises DbtFailure listing the failing nodes when dbt reports failure.
     """
@@ -203,7 +205,7 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
     warehouse_dir = Path(warehouse_dir).resolve()
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     command = " ".join(args[:1]) or "dbt"
-    cli_args = _cli_args(args, warehouse_dir, vars)
+    cli_args = _cli_args(args, warehouse_dir, vars, target_dir)
     with _environment(warehouse_dir):
         # settings() is read now so the DuckDB knobs in profiles.yml see the same defaults as config.py
         knobs = settings()
