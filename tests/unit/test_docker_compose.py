@@ -333,3 +333,30 @@ def test_superset_reads_the_published_directory_only_read_only_and_outside_the_p
                 assert (REPO / source).exists(), f"COPY {source}: missing in the repository"
     config = re.search(r"SUPERSET_CONFIG_PATH=/app/(\S+)", dockerfile).group(1)
     assert (REPO / config).is_file()
+
+
+def test_airflow_runs_a_role_based_auth_manager_unpaused_under_an_init(services: dict) -> None:
+    for name in AIRFLOW_SERVICES:
+        service = services[name]
+        env = service["environment"]
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager"), name  # roles Admin, Op, Viewer
+        assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
+        assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False", name
+        assert service["init"] is True, name
+    init_env = services["airflow-init"]["environment"]
+    for role in ("ADMIN", "OPERATOR", "VIEWER"):
+        assert f"AIRFLOW_UI_{role}_USER" in init_env and f"AIRFLOW_UI_{role}_PASSWORD" in init_env
+    text = INIT_SCRIPT.read_text(encoding="utf-8")
+    assert text.index("airflow db check --retry") < text.index("airflow db migrate") < text.index(
+        "python -m vaxclean.airflow_users")  # waits for the database, migrates, then the users
+    assert "MemTotal" in text and "nproc" in text and "df -Pk" in text  # the resource check
+
+
+@needs_compose
+def test_the_airflow_cli_service_is_in_the_debug_profile(tmp_path: Path) -> None:
+    result = run_compose(tmp_path, "config", "--services", extra_env={"COMPOSE_PROFILES": "debug"})
+    assert result.returncode == 0, result.stderr
+    assert "airflow-cli" in result.stdout.split()
+    result = run_compose(tmp_path, "config", "--format", "json", extra_env={"COMPOSE_PROFILES": "debug"})
+    cli = json.loads(result.stdout)["services"]["airflow-cli"]
+    assert cli["entrypoint"] == ["airflow"] and cli["environment"]["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager")
