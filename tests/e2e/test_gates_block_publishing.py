@@ -29,6 +29,13 @@ def _published(warehouse: Path) -> dict[str, str]:
     return {str(p.relative_to(pub)): _sha(p) for p in sorted(pub.rglob("*")) if p.is_file()}
 
 
+def _published_runs(warehouse: Path) -> int:
+    """Runs in the published file's run log."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse / 'published' / 'marts.duckdb'}' as pub (read_only)")
+        return con.execute("select count(*) from pub.ops.run_log").fetchone()[0]
+
+
 def _full_build(run_id: str) -> None:
     build.gate("raw", run_id)
     build.build_layer("staging", run_id)
@@ -205,5 +212,54 @@ def test_a_future_dated_population_snapshot_is_refused_and_blocks_publishing(bui
         assert "quarantine_share_per_source" in str(failed.value) and "population" in str(failed.value)
         assert "core source: 1 load(s) wholly quarantined" in str(failed.value)
         assert _published(warehouse) == before
+        # the data team reads the reason, removes the snapshot and accepts its quarantine: the next build publishes
+        held = build.gate("raw", "future-population", hold_for_acceptance=True)
+        assert build.accept_quarantine("future-population", held, accepted_by="data.lead")["passed"]
     finally:
         shutil.rmtree(future)
+
+
+def test_bad_files_of_one_site_are_incidents_and_the_province_still_publishes(built):
+    """The site-batch intake's bad drops, all at once: an empty file, a header-only file, a byte-identical
+    copy under another name, and a file ten times the usual size. Each ends somewhere that says what
+    happened (quarantine with its reason, a load of 0 rows, the registry's duplicate, a load of every row),
+    the raw gate warns (an incident, alerted) and the build publishes."""
+    scenario, warehouse = built
+    runs_before = _published_runs(warehouse)
+    site_dir = next(p for p in sorted((scenario / "site_batches").iterdir()) if any(p.glob("*.csv")))
+    source = next(site_dir.glob("*.csv"))
+    lines = source.read_bytes().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    drops = {
+        "empty.csv": b"",
+        "header_only.csv": header,
+        "copy_of_a_loaded_file.csv": source.read_bytes(),
+        "ten_times.csv": header + b"".join(rows * 10 * max(1, 20 // max(len(rows), 1))),
+    }
+    for name, content in drops.items():
+        (site_dir / name).write_bytes(content)
+    try:
+        result = load_landing_source("site_batches")
+        assert result["files_duplicate"] == 1 and result["files_quarantined"] == 1, result
+        audit = duckdb.sql(f"""
+            select regexp_extract(f.file_path, '[^/]+$') as name, a.received, a.loaded, a.quarantined
+            from read_parquet('{warehouse}/raw/load_audit/**/*.parquet', union_by_name = true) as a
+            join read_parquet('{warehouse}/raw/file_registry/**/*.parquet', union_by_name = true) as f using (load_id)
+            where f.file_path like '%{site_dir.name}/%' and regexp_extract(f.file_path, '[^/]+$') in
+                ('empty.csv', 'header_only.csv', 'ten_times.csv')
+        """).fetchall()
+        by_name = {name: (received, loaded, quarantined) for name, received, loaded, quarantined in audit}
+        assert by_name["empty.csv"] == (1, 0, 1)  # quarantined whole, with its reason
+        assert by_name["header_only.csv"] == (0, 0, 0)  # read: nothing in it
+        big = len(drops["ten_times.csv"].splitlines()) - 1
+        assert by_name["ten_times.csv"] == (big, big, 0) and big >= 10 * len(rows)
+        reasons = [r for (r,) in duckdb.sql(f"""select reason from read_parquet('{warehouse}/raw/quarantine/**/*.parquet',
+            union_by_name = true) where file_path like '%/empty.csv'""").fetchall()]
+        assert reasons and all("empty" in r for r in reasons)
+        summary = build.gate("raw", "bad-drops")
+        assert summary["passed"] and summary["quarantine"]["blocking"] == []
+        _full_build("bad-drops")  # the marts gate's conservation check: every received row ends in one place
+        assert _published_runs(warehouse) == runs_before + 1
+    finally:
+        for name in drops:
+            (site_dir / name).unlink()
