@@ -38,6 +38,18 @@ def _tree(proc: subprocess.Popen) -> list[psutil.Process]:
     return psutil.Process(proc.pid).children(recursive=True)
 
 
+def _runs_a_dag(proc: subprocess.Popen) -> bool:
+    """Whether an `airflow dags test` is among the command's processes (one that just ended, a zombie until
+    reaped, has no command line to read: skipped)."""
+    for child in _tree(proc):
+        try:
+            if "dags" in child.cmdline():
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
 def _stopped_within(proc: subprocess.Popen, tree: list[psutil.Process], seconds: float) -> tuple[bool, list[str]]:
     """Whether `proc` and every process of `tree` ended within `seconds`; the survivors' command lines."""
     deadline = time.monotonic() + seconds
@@ -46,7 +58,14 @@ def _stopped_within(proc: subprocess.Popen, tree: list[psutil.Process], seconds:
     except subprocess.TimeoutExpired:
         return False, ["the command itself"]
     _, alive = psutil.wait_procs(tree, timeout=max(0.0, deadline - time.monotonic()))
-    return not alive, [" ".join(p.cmdline()[:4]) for p in alive if p.is_running()]
+    return not alive, [_name(p) for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _name(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline()[:4])
+    except psutil.Error:
+        return f"pid {process.pid}"
 
 
 def _kill(proc: subprocess.Popen, tree: list[psutil.Process]) -> None:
@@ -80,7 +99,7 @@ def test_make_airflow_stops_everything_on_ctrl_c(scenario, tmp_path) -> None:
         assert stopped, survivors
         assert port_is_free(port)
     finally:
-        _kill(proc, tree)
+        _kill(proc, tree or (_tree(proc) if proc.poll() is None else []))
 
 
 def test_make_run_stops_everything_on_sigterm(scenario, tmp_path) -> None:
@@ -88,14 +107,14 @@ def test_make_run_stops_everything_on_sigterm(scenario, tmp_path) -> None:
     tree: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any("dags" in p.cmdline() for p in _tree(proc) if p.is_running()):
+        while time.monotonic() < deadline and not _runs_a_dag(proc):
             assert proc.poll() is None, "make run ended before a DAG ran"
             time.sleep(0.5)
         tree = _tree(proc)
-        assert any("dags" in p.cmdline() for p in tree), "no `airflow dags test` started"
+        assert _runs_a_dag(proc), "no `airflow dags test` started"
         proc.send_signal(signal.SIGTERM)
         stopped, survivors = _stopped_within(proc, tree, 10)
         assert stopped, survivors
         assert proc.returncode == 130
     finally:
-        _kill(proc, tree)
+        _kill(proc, tree or (_tree(proc) if proc.poll() is None else []))
