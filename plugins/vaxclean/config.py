@@ -9,6 +9,12 @@
 | VAXCLEAN_API_PAGE_LIMIT | 5000 | page size asked of the APIs |
 | VAXCLEAN_API_TIMEOUT_S | 30 | per-request timeout |
 | VAXCLEAN_API_MAX_RETRIES | 6 | retries of a 429/5xx/timeout before the task fails |
+| VAXCLEAN_API_LOOKBACK_MINUTES | 120 | every scheduled extraction also asks again for this much before its window: a record that became visible late, with an older `updated_at`, is still extracted (staging keeps each record's newest version once) |
+| VAXCLEAN_API_RESWEEP_DAYS | 3 | the run whose window ends at midnight UTC asks again for this many days (0: no re-sweep) |
+| VAXCLEAN_API_WINDOW_ATTEMPTS | 3 | reads of a window whose pages changed under the cursor before the task fails |
+| VAXCLEAN_MAX_FILE_MB | 64 | a landed file larger than this is quarantined unread (a province's site batch is a few MB) |
+| VAXCLEAN_MAX_XLSX_CELLS | 5000000 | an XLSX whose first sheet spans more cells (rows × columns, from A1) is quarantined unread |
+| VAXCLEAN_MAX_XLSX_EXPANDED_MB | 512 | an XLSX that decompresses to more than this is quarantined unread (a zip bomb) |
 | VAXCLEAN_QUARANTINE_MAX_SHARE | 0.05 | raw gate: share of a source's rows since the last publish allowed in quarantine |
 | VAXCLEAN_QUARANTINE_MIN_ROWS | 500 | raw gate: a source other than a core one blocks publishing only over this many rows since the last publish (below it, a quarantined file is an incident: alerted, not blocking) |
 | VAXCLEAN_CORE_SOURCES | platform,population | sources that block publishing on any wholly quarantined load or a share over the limit |
@@ -51,6 +57,12 @@ class Settings:
     api_page_limit: int
     api_timeout_s: float
     api_max_retries: int
+    api_lookback_minutes: float
+    api_resweep_days: float
+    api_window_attempts: int
+    max_file_mb: float
+    max_xlsx_cells: int
+    max_xlsx_expanded_mb: float
     quarantine_max_share: float
     quarantine_min_rows: int
     core_sources: frozenset[str]
@@ -102,6 +114,12 @@ def settings() -> Settings:
         api_page_limit=int(_env("VAXCLEAN_API_PAGE_LIMIT", "5000")),
         api_timeout_s=float(_env("VAXCLEAN_API_TIMEOUT_S", "30")),
         api_max_retries=int(_env("VAXCLEAN_API_MAX_RETRIES", "6")),
+        api_lookback_minutes=float(_env("VAXCLEAN_API_LOOKBACK_MINUTES", "120")),
+        api_resweep_days=float(_env("VAXCLEAN_API_RESWEEP_DAYS", "3")),
+        api_window_attempts=int(_env("VAXCLEAN_API_WINDOW_ATTEMPTS", "3")),
+        max_file_mb=float(_env("VAXCLEAN_MAX_FILE_MB", "64")),
+        max_xlsx_cells=int(_env("VAXCLEAN_MAX_XLSX_CELLS", "5000000")),
+        max_xlsx_expanded_mb=float(_env("VAXCLEAN_MAX_XLSX_EXPANDED_MB", "512")),
         quarantine_max_share=float(_env("VAXCLEAN_QUARANTINE_MAX_SHARE", "0.05")),
         quarantine_min_rows=int(_env("VAXCLEAN_QUARANTINE_MIN_ROWS", "500")),
         core_sources=frozenset(s.strip() for s in _env("VAXCLEAN_CORE_SOURCES", "platform,population").split(",")

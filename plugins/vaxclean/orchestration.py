@@ -102,6 +102,21 @@ def raw_watermark(table_dir: Path, *, before: datetime) -> datetime | None:
     return latest
 
 
+def scheduled_window(since: datetime, until: datetime, *, watermark: datetime | None, lookback: timedelta,
+                     resweep: timedelta) -> datetime:
+    """The start a scheduled extraction asks from, for its data interval `[since, until)`: back to the end of
+    the last extracted window after downtime (`watermark`), then `lookback` earlier, so that a record that
+    became visible after its hour ran (with an older `updated_at`) is read by the next run; the run whose
+    window ends at midnight UTC goes back `resweep` (a daily re-sweep). Records read twice are one version
+    in staging (newest version per record, stg_platform__immunizations / stg_feedback__tickets)."""
+    if watermark is not None and watermark < since:
+        since = watermark
+    since -= lookback
+    if resweep and until.astimezone(UTC).time() == datetime.min.time():
+        since = min(since, until - resweep)
+    return since
+
+
 def extract_api_window(
     *,
     endpoint: str,
@@ -113,23 +128,24 @@ def extract_api_window(
     """The body of an API extraction task: the connection's URL and token, the window, one raw file.
 
     `conn` is anything with an Airflow connection's attributes (host, port, schema, password,
-    extra_dejson), so that this runs and is tested without Airflow.
+    extra_dejson), so that this runs and is tested without Airflow. A run triggered with `updated_since`
+    asks for exactly that window; a scheduled one for `scheduled_window`.
     """
     from vaxclean.config import settings
     from vaxclean.extract.api import ENDPOINTS, extract_interval
 
     params = params or {}
+    cfg = settings()
     since, until = extraction_window(interval_start, interval_end, params.get("updated_since"),
                                      params.get("updated_until"))
     if not params.get("updated_since"):
-        # catch up after downtime: start where the last extracted window ended, if that is earlier
-        watermark = raw_watermark(settings().raw_dir / ENDPOINTS[endpoint].table, before=since)
-        if watermark is not None and watermark < since:
-            since = watermark
+        since = scheduled_window(
+            since, until, watermark=raw_watermark(cfg.raw_dir / ENDPOINTS[endpoint].table, before=since),
+            lookback=timedelta(minutes=cfg.api_lookback_minutes), resweep=timedelta(days=cfg.api_resweep_days))
     base_url = api_base_url(host=getattr(conn, "host", None), port=getattr(conn, "port", None),
                             schema=getattr(conn, "schema", None), extra=getattr(conn, "extra_dejson", None))
     return extract_interval(base_url=base_url, token=getattr(conn, "password", None) or "", endpoint=endpoint,
-                            since=since, until=until, raw_dir=settings().raw_dir)
+                            since=since, until=until, raw_dir=cfg.raw_dir)
 
 
 LANDING_LOADERS: dict[str, str] = {

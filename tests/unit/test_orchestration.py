@@ -106,8 +106,26 @@ def test_after_downtime_the_next_run_starts_where_the_last_window_ended(tmp_path
     for _ in range(2):  # a re-run of the same interval asks for the same window
         orchestration.extract_api_window(endpoint="immunizations", conn=conn, interval_start=hour[0],
                                          interval_end=hour[1], params={})
-    assert [(c["since"], c["until"]) for c in calls] == [(datetime(2021, 9, 1, 6, tzinfo=UTC), hour[1])] * 2
+    # from 06:00, then the look-back (120 minutes by default) before it
+    assert [(c["since"], c["until"]) for c in calls] == [(datetime(2021, 9, 1, 4, tzinfo=UTC), hour[1])] * 2
     # an explicit window (a backfill) is taken as given
     orchestration.extract_api_window(endpoint="immunizations", conn=conn, interval_start=hour[0],
                                      interval_end=hour[1], params={"updated_since": "2021-09-01T10:30:00Z"})
     assert calls[-1]["since"] == datetime(2021, 9, 1, 10, 30, tzinfo=UTC)
+
+
+def test_scheduled_windows_look_back_and_re_sweep_at_midnight():
+    from datetime import timedelta
+
+    from vaxclean.orchestration import scheduled_window
+
+    hour = datetime(2022, 3, 5, 10, tzinfo=UTC), datetime(2022, 3, 5, 11, tzinfo=UTC)
+    kw = {"lookback": timedelta(hours=2), "resweep": timedelta(days=3)}
+    assert scheduled_window(*hour, watermark=hour[0], **kw) == datetime(2022, 3, 5, 8, tzinfo=UTC)
+    # after downtime: from the end of the last window, then the look-back
+    assert scheduled_window(*hour, watermark=datetime(2022, 3, 5, 1, tzinfo=UTC), **kw) == datetime(
+        2022, 3, 4, 23, tzinfo=UTC)
+    # the window ending at midnight re-sweeps three days
+    midnight = datetime(2022, 3, 5, 23, tzinfo=UTC), datetime(2022, 3, 6, tzinfo=UTC)
+    assert scheduled_window(*midnight, watermark=midnight[0], **kw) == datetime(2022, 3, 3, tzinfo=UTC)
+    assert scheduled_window(*midnight, watermark=None, lookback=timedelta(0), resweep=timedelta(0)) == midnight[0]

@@ -5,6 +5,12 @@
 failure leaves no partial file and the interval's previous file untouched; a re-run rewrites the
 same file. Records that cannot be keyed (not a JSON object, no id, no updated_at, not UTF-8) go to
 quarantine with their page and row; the load's audit row says received = loaded + quarantined.
+
+The API serves a window ordered by `(updated_at, record_id)`, so versions read in order never repeat nor go
+back: a version at or before the one read last means the window changed under the cursor (records
+inserted or moved while paging shift an offset cursor). The window is then read again from its start,
+up to VAXCLEAN_API_WINDOW_ATTEMPTS times. A shift can also skip a version without breaking the order:
+the scheduled runs' look-back (vaxclean.orchestration.scheduled_window) reads every window twice.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vaxclean.config import settings
-from vaxclean.extract.client import ApiClient, RetryPolicy
+from vaxclean.extract.client import ApiClient, ApiRequestError, RetryPolicy
 from vaxclean.raw.layout import RAW_TABLES, init_raw, record_load, table_dir
 
 log = logging.getLogger(__name__)
@@ -206,6 +212,25 @@ class AtomicParquetWriter:
             self.tmp.unlink(missing_ok=True)
 
 
+class PagesChanged(Exception):  # noqa: N818 - a signal to read the window again
+    """The versions of a window stopped coming in order: it changed under the cursor."""
+
+
+def version_order(last: tuple[datetime, str] | None, rows: PageRows, page: int) -> tuple[datetime, str] | None:
+    """The key (updated_at, id) of the page's last version, after checking that every version comes after
+    the one before (and after `last`, the previous page's); raises PagesChanged otherwise. A version whose
+    updated_at does not parse is not compared (staging reads it as it can)."""
+    for record_id, stamp in zip(rows.ids, rows.updated_at, strict=True):
+        try:
+            key = (_as_utc(datetime.fromisoformat(stamp)), record_id)
+        except ValueError:
+            continue
+        if last is not None and key <= last:
+            raise PagesChanged(f"page {page}: a version at or before the one read before it")
+        last = key
+    return last
+
+
 def _quarantine_rows(spec: EndpointSpec, rows: PageRows, meta: LoadMeta, page: int, at: datetime) -> list[dict]:
     return [
         {"load_id": meta.load_id, "source": spec.source, "file_path": None, "page": page,
@@ -213,6 +238,31 @@ def _quarantine_rows(spec: EndpointSpec, rows: PageRows, meta: LoadMeta, page: i
          "quarantined_at": at}
         for position, reason, text in rows.quarantine
     ]
+
+
+def _read_window(client: ApiClient, spec: EndpointSpec, meta: LoadMeta, raw_dir: Path,
+                 limit: int) -> tuple[Path, int, int, int, list[dict]]:
+    """One read of the window into its raw file (committed only when every page came in order): the path,
+    pages, received, loaded and the quarantine rows."""
+    writer = AtomicParquetWriter(interval_path(raw_dir, spec.table, meta.since, meta.until),
+                                 RAW_TABLES[spec.table].schema)
+    received = loaded = pages = 0
+    quarantine: list[dict] = []
+    last: tuple[datetime, str] | None = None
+    try:
+        for page_no, page in enumerate(client.iter_pages(spec.endpoint, meta.since, meta.until, limit)):
+            extracted_at = datetime.now(UTC)
+            rows = split_page(page.data, spec.id_field)
+            last = version_order(last, rows, page_no)
+            writer.write(page_table(spec, rows, meta, page_no, extracted_at))
+            quarantine.extend(_quarantine_rows(spec, rows, meta, page_no, extracted_at))
+            received += len(page.data)
+            loaded += len(rows.ids)
+            pages += 1
+        return writer.commit(), pages, received, loaded, quarantine
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def extract_interval(
@@ -246,21 +296,19 @@ def extract_interval(
     client = ApiClient(base_url, token, timeout_s=config.api_timeout_s if timeout_s is None else timeout_s,
                        retry=retry)
     started_at = datetime.now(UTC)
-    writer = AtomicParquetWriter(interval_path(raw_dir, spec.table, since, until), RAW_TABLES[spec.table].schema)
-    received = loaded = pages = 0
-    quarantine: list[dict] = []
     try:
-        for page_no, page in enumerate(client.iter_pages(endpoint, since, until, page_limit or config.api_page_limit)):
-            extracted_at = datetime.now(UTC)
-            rows = split_page(page.data, spec.id_field)
-            writer.write(page_table(spec, rows, meta, page_no, extracted_at))
-            quarantine.extend(_quarantine_rows(spec, rows, meta, page_no, extracted_at))
-            received += len(page.data)
-            loaded += len(rows.ids)
-            pages += 1
-        path = writer.commit()
+        for attempt in range(1, max(1, config.api_window_attempts) + 1):
+            try:
+                path, pages, received, loaded, quarantine = _read_window(
+                    client, spec, meta, raw_dir, page_limit or config.api_page_limit)
+                break
+            except PagesChanged as changed:
+                log.warning("%s: %s changed under the cursor (%s), read %d of %d: reading it again", endpoint,
+                            meta.load_id, changed, attempt, config.api_window_attempts)
+        else:
+            raise ApiRequestError(f"{endpoint}: the window {meta.load_id} changed under the cursor in each of "
+                                  f"{config.api_window_attempts} reads")
     except BaseException:
-        writer.abort()
         log.error("%s: extraction of %s failed; the raw layer is unchanged", endpoint, meta.load_id)
         raise
     finally:

@@ -209,3 +209,69 @@ def test_tickets_and_an_empty_window(api_scenario: Path, tmp_path: Path) -> None
     assert (empty["received"], empty["pages"], pq.read_table(empty["path"]).num_rows) == (0, 1, 0)
     with pytest.raises(ValueError, match="empty interval"):
         _extract("http://127.0.0.1:1", tmp_path, since=UNTIL, until=SINCE)
+
+
+# --- a window that changes while it is paged -----------------------------------------------------------
+
+
+class _ShiftingApi:
+    """An API with an offset cursor over a window ordered by (updated_at, record_id), on 127.0.0.1; on the
+    first `shifts` reads it inserts a version at the window's start right after serving page 0 (what a
+    record edited or made visible while paging does to an offset cursor)."""
+
+    def __init__(self, shifts: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlparse
+
+        self.records = [{"record_id": f"R{i}", "updated_at": f"2021-08-03T10:0{i}:00Z", "vaccinated_on": "2021-08-03"}
+                        for i in range(1, 7)]
+        self.shifts, self.reads = shifts, 0
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                offset = int(parse_qs(urlparse(self.path).query).get("cursor", ["0"])[0])
+                if offset == 0:
+                    api.reads += 1
+                page = api.records[offset:offset + 2]
+                if offset == 0 and api.reads <= api.shifts:
+                    api.records.insert(0, {"record_id": f"R0-{api.reads}", "updated_at": "2021-08-03T10:00:00Z",
+                                           "vaccinated_on": "2021-08-03"})
+                following = offset + 2 if offset + 2 < len(api.records) else None
+                body = json.dumps({"data": page, "next_cursor": None if following is None else str(following)})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> _ShiftingApi:
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_window_that_changes_under_the_cursor_is_read_again(tmp_path: Path) -> None:
+    with _ShiftingApi(shifts=1) as api:
+        result = _extract(api.url, tmp_path / "raw", page_limit=2)
+    assert api.reads == 2  # the first read saw a version twice (R1 on pages 0 and 1): read again
+    ids = [r["record_id"] for r in raw_rows(result["path"])]
+    assert ids == ["R0-1", "R1", "R2", "R3", "R4", "R5", "R6"] and result["received"] == 7
+
+
+def test_a_window_that_keeps_changing_fails_and_writes_nothing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("VAXCLEAN_API_WINDOW_ATTEMPTS", "3")
+    with _ShiftingApi(shifts=10) as api, pytest.raises(ApiRequestError, match="changed under the cursor in each of 3"):
+        _extract(api.url, tmp_path / "raw", page_limit=2)
+    assert api.reads == 3
+    assert not list((tmp_path / "raw").rglob("since=*.parquet"))
