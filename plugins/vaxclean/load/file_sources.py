@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from vaxclean.load import registry
 from vaxclean.load.headers import OTHER, HeaderError, HeaderMapping
+from vaxclean.load.landing import Refused, landing_files, refusal_key
 from vaxclean.load.text_files import decode_bytes, parse_csv
 from vaxclean.load.xlsx_files import XlsxUnreadable, read_xlsx
 from vaxclean.raw.layout import RAW_TABLES, init_raw, record_load, safe_name, table_dir, write_parquet_atomic
@@ -85,22 +86,6 @@ class ReadResult:
     line_numbers: list[int]
     rejects: list[tuple[int, str, str]]
     detail: dict[str, object]
-
-
-def discover(source_dir: Path) -> list[Path]:
-    """Every regular file under the directory, sorted; hidden files and Office lock files are skipped.
-
-    Files of an unsupported type are returned too: they are quarantined (visible), not silently ignored.
-    """
-    if not source_dir.is_dir():
-        return []
-    found = []
-    for path in sorted(source_dir.rglob("*")):
-        relative = path.relative_to(source_dir)
-        if not path.is_file() or any(part.startswith((".", "~$")) for part in relative.parts):
-            continue
-        found.append(path)
-    return found
 
 
 def _read_csv(path: Path) -> ReadResult:
@@ -221,9 +206,20 @@ def _read(spec: FileSource, landed: LandedFile) -> ReadResult | str:
     return _read_csv(landed.path)
 
 
+def _read_isolated(spec: FileSource, landed: LandedFile) -> ReadResult | str:
+    """`_read`, where a reader that fails on this file (a bug, a file it cannot cope with, no memory for it)
+    quarantines the file instead of failing the load: the files after it are still loaded, and the file is
+    not read again at every run. Writing the raw layer is outside: a full disk fails the task (retried)."""
+    try:
+        return _read(spec, landed)
+    except Exception as error:  # noqa: BLE001 - one file's failure is that file's
+        log.exception("%s: the reader failed on %s", spec.source, landed.rel_path)
+        return f"the reader failed on this file ({type(error).__name__})"
+
+
 def load_landed_file(spec: FileSource, raw_dir: Path, landed: LandedFile, counts: LoadCounts) -> None:
     """Load one new file content: data file, then quarantine + audit, then registry row."""
-    read = _read(spec, landed)
+    read = _read_isolated(spec, landed)
     if isinstance(read, str):
         _quarantine_file(spec, raw_dir, landed, read, "", {}, counts)
         return
@@ -258,12 +254,29 @@ def load_landed_file(spec: FileSource, raw_dir: Path, landed: LandedFile, counts
              read.detail.get("blank_lines"))
 
 
+def refuse_entry(source: str, table: str, raw_dir: Path, landing_dir: Path, entry: Refused, counts: LoadCounts,
+                 quarantine: Callable[[LandedFile, str], None]) -> None:
+    """Quarantine a refused landing entry (vaxclean.load.landing) once, without reading it."""
+    rel_path = entry.path.relative_to(landing_dir).as_posix()
+    key, size = refusal_key(entry.path, rel_path)
+    if registry.check_seen(raw_dir, source=source, sha256=key, file_path=rel_path, size_bytes=size) is not None:
+        counts.files_unchanged += 1
+        return
+    quarantine(LandedFile(path=entry.path, rel_path=rel_path, sha256=key, size_bytes=size, load_id=f"{source}:{key[:16]}",
+                          partition=None, loaded_at=datetime.now(UTC)), entry.reason)
+
+
 def load_file_source(spec: FileSource, landing_dir: Path, raw_dir: Path) -> dict[str, object]:
     """Load every new file content of a source; returns counts for XCom."""
     landing_dir, raw_dir = Path(landing_dir), Path(raw_dir)
     init_raw(raw_dir)
     counts = LoadCounts(spec.source)
-    for path in discover(landing_dir / spec.landing_subdir):
+    files, refused = landing_files(landing_dir / spec.landing_subdir, partitioned=bool(spec.partition_column))
+    for entry in refused:
+        counts.files_found += 1
+        refuse_entry(spec.source, spec.table, raw_dir, landing_dir, entry, counts,
+                     lambda landed, reason: _quarantine_file(spec, raw_dir, landed, reason, "", {}, counts))
+    for path in files:
         counts.files_found += 1
         rel = path.relative_to(landing_dir)
         rel_path = rel.as_posix()

@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from vaxclean.config import settings
 from vaxclean.load import registry
-from vaxclean.load.file_sources import LoadCounts, discover
+from vaxclean.load.file_sources import LoadCounts, refuse_entry
+from vaxclean.load.landing import landing_files
 from vaxclean.raw.layout import RAW_TABLES, init_raw, record_load, safe_name, table_dir
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def _load_file(connection: duckdb.DuckDBPyConnection, raw_dir: Path, path: Path,
     try:
         received = pq.ParquetFile(path).metadata.num_rows
         missing = _missing_columns(path)
-    except (OSError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001 - one unreadable file is that file's, not the load's
         _quarantine(raw_dir, reason=f"not a readable Parquet file ({type(error).__name__})", **common)
         return
     if missing:
@@ -140,6 +141,10 @@ def _load_file(connection: duckdb.DuckDBPyConnection, raw_dir: Path, path: Path,
                               loaded_at=started_at)
     except duckdb.ConversionException as error:
         _quarantine(raw_dir, reason=f"column types do not cast to the raw schema ({type(error).__name__})", **common)
+        return
+    except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.NotImplementedException) as error:
+        # the file, not the machine (a full disk is an IOException: the task fails and is retried)
+        _quarantine(raw_dir, reason=f"the file could not be copied ({type(error).__name__})", **common)
         return
     detail = {"file_path": rel_path, "snapshot_date": snapshot.isoformat(), "format": "parquet",
               "output": target.relative_to(raw_dir).as_posix()}
@@ -204,7 +209,12 @@ def load_population(landing_dir: Path, raw_dir: Path) -> dict[str, object]:
     init_raw(raw_dir)
     counts = LoadCounts(SOURCE)
     connection: duckdb.DuckDBPyConnection | None = None
-    found = list(discover(landing_dir / LANDING_SUBDIR))
+    found, refused_entries = landing_files(landing_dir / LANDING_SUBDIR)
+    for entry in refused_entries:
+        counts.files_found += 1
+        refuse_entry(SOURCE, TABLE, raw_dir, landing_dir, entry, counts, lambda landed, reason: _quarantine(
+            raw_dir, load_id=landed.load_id, rel_path=landed.rel_path, sha256=landed.sha256, size=landed.size_bytes,
+            reason=reason, started_at=landed.loaded_at, modified_at=landed.loaded_at, counts=counts))
     by_snapshot: dict[date, list[Path]] = {}
     for path in found:
         day = _snapshot_date(path.relative_to(landing_dir).parts)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -108,8 +109,70 @@ def _texts(row: list[object]) -> list[str | None]:
     return [value if type(value) is str and value else cell_text(value) for value in row]
 
 
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_SHEET_TARGET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\sr:id=\"([^\"]+)\"")
+
+
+def _first_sheet_member(archive: zipfile.ZipFile) -> str:
+    """The archive member of the workbook's first sheet (its relationship), else the usual name."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return "xl/worksheets/sheet1.xml"
+    first = _SHEET_TARGET.search(workbook)
+    if first:
+        for rel in re.finditer(rb"<Relationship\b[^>]*>", rels):
+            if b'Id="' + first.group(1) + b'"' in rel.group(0):
+                target = re.search(rb'Target="([^"]+)"', rel.group(0))
+                if target:
+                    name = target.group(1).decode("utf-8", "replace").lstrip("/")
+                    return name if name.startswith("xl/") else f"xl/{name}"
+    return "xl/worksheets/sheet1.xml"
+
+
+def check_sheet_size(path: Path, *, max_cells: int, max_expanded_bytes: int) -> tuple[int, int]:
+    """(rows, columns) of the first sheet's cells from A1, read from its XML as a stream before any reader
+    loads it: the readers build every row and column up to the last cell (a single cell at XFD1048576 means
+    17 billion), so a sheet over `max_cells`, or an archive that expands past `max_expanded_bytes`, raises
+    XlsxUnreadable. A file that is not a zip archive is left to the readers (they say why)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return 0, 0
+    with archive:
+        expanded = sum(info.file_size for info in archive.infolist())
+        if expanded > max_expanded_bytes:
+            raise XlsxUnreadable(f"expands to {expanded / 1024 / 1024:,.0f} MB, over the limit of "
+                                 f"{max_expanded_bytes / 1024 / 1024:,.0f} MB (VAXCLEAN_MAX_XLSX_EXPANDED_MB)")
+        rows = columns = 0
+        try:
+            stream = archive.open(_first_sheet_member(archive))
+        except KeyError:
+            return 0, 0
+        with stream:
+            tail = b""
+            while chunk := stream.read(1 << 20):
+                text = tail + chunk
+                for letters, digits in _CELL_REF.findall(text):
+                    column = 0
+                    for letter in letters:
+                        column = column * 26 + letter - 64
+                    columns, rows = max(columns, column), max(rows, int(digits))
+                tail = text[-256:]
+    if rows * columns > max_cells:
+        raise XlsxUnreadable(f"its first sheet spans {rows:,} rows x {columns:,} columns, over the limit of "
+                             f"{max_cells:,} cells (VAXCLEAN_MAX_XLSX_CELLS)")
+    return rows, columns
+
+
 def read_xlsx(path: Path) -> SheetRows:
-    """Read the first sheet: header = first non-empty row; rows wider than the header are rejected."""
+    """Read the first sheet: header = first non-empty row; rows wider than the header are rejected.
+    A sheet over the size limits (check_sheet_size) is not read."""
+    from vaxclean.config import settings
+
+    cfg = settings()
+    check_sheet_size(path, max_cells=cfg.max_xlsx_cells, max_expanded_bytes=int(cfg.max_xlsx_expanded_mb * 1024 * 1024))
     cells, reader = read_cells(path)
     sheet = SheetRows(header=None, header_raw="", header_line=0, reader=reader)
     index = 0
