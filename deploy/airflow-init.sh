@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-shot set-up that the other Airflow services wait for (docker-compose.yml: airflow-init).
-# Runs as root so that it can hand the shared volumes to the Airflow user, then:
+# Runs as root so that it can hand the shared volumes to the Airflow user; refuses placeholder secrets
+# (vaxclean.secrets_check), then:
 #   1. checks the machine's resources (warns below what a province's build needs);
 #   2. waits for the metadata database, then migrates it (idempotent);
 #   3. creates or updates the UI's users, one per role (FAB auth manager: vaxclean.airflow_users).
@@ -9,6 +10,9 @@
 # No pool: one DAG writes the warehouse (build_warehouse, max_active_runs=1), so DuckDB has one writer.
 # The API and alert connections need no set-up here: they come from AIRFLOW_CONN_* environment variables.
 set -euo pipefail
+
+# nothing starts with a placeholder, empty or weak secret (one line names each; never a value)
+python -m vaxclean.secrets_check airflow
 
 airflow_uid="${AIRFLOW_UID:-50000}"
 

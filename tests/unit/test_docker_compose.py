@@ -360,3 +360,46 @@ def test_the_airflow_cli_service_is_in_the_debug_profile(tmp_path: Path) -> None
     result = run_compose(tmp_path, "config", "--format", "json", extra_env={"COMPOSE_PROFILES": "debug"})
     cli = json.loads(result.stdout)["services"]["airflow-cli"]
     assert cli["entrypoint"] == ["airflow"] and cli["environment"]["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager")
+
+
+@needs_compose
+def test_the_deployment_refuses_placeholder_secrets_and_starts_with_make_env_ones(tmp_path: Path) -> None:
+    """What airflow-init and superset-init check first (vaxclean.secrets_check), on the environments Compose
+    resolves: with .env.example's placeholders every secret is refused in one line that shows no value;
+    with the .env deploy/make-env.sh writes, nothing is."""
+    import sys
+
+    from vaxclean.secrets_check import problems
+
+    def resolved(env_file: Path) -> dict:
+        result = run_compose(tmp_path, "config", "--format", "json", env_file=env_file)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["services"]
+
+    placeholders = resolved(ENV_EXAMPLE)
+    refused = problems("airflow", placeholders["airflow-init"]["environment"])
+    assert [p.split(" ")[0] for p in refused] == [
+        "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_VACCINATION_PLATFORM", "AIRFLOW_CONN_FEEDBACK_PORTAL",
+        "VAXCLEAN_PSEUDONYM_SECRET"]
+    assert len(problems("superset", placeholders["superset-init"]["environment"])) == 3
+    run = subprocess.run([sys.executable, "-m", "vaxclean.secrets_check", "airflow"], capture_output=True, text=True,
+                         env={**placeholders["airflow-init"]["environment"], "PATH": os.environ["PATH"],
+                              "PYTHONPATH": str(REPO / "plugins")})
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+    assert "change-me" not in run.stderr and "refusing to start airflow" in run.stderr
+    assert services_init_checks_first(placeholders)
+
+    env_file = tmp_path / ".env"
+    subprocess.run(["bash", str(MAKE_ENV), str(env_file)], check=True, capture_output=True)
+    made = resolved(env_file)
+    assert problems("airflow", made["airflow-init"]["environment"]) == []
+    assert problems("superset", made["superset-init"]["environment"]) == []
+
+
+def services_init_checks_first(services: dict) -> bool:
+    """airflow-init's script and superset-init's command start with the secrets check."""
+    script = INIT_SCRIPT.read_text(encoding="utf-8")
+    superset = " ".join(services["superset-init"]["command"])
+    return (script.index("python -m vaxclean.secrets_check airflow") < script.index("airflow db migrate")
+            and superset.index("vaxclean.secrets_check superset") < superset.index("superset_admin init"))

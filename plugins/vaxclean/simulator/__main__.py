@@ -25,8 +25,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scenario", type=Path, required=True, help="scenario directory (reads platform/, feedback/)")
     parser.add_argument("--port", type=int, required=True, help="TCP port; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--token", default=os.environ.get("VAXCLEAN_SIMULATOR_TOKEN") or "dev-token",
-                        help="Bearer token (default: env VAXCLEAN_SIMULATOR_TOKEN or dev-token)")
+    parser.add_argument("--token", default=os.environ.get("VAXCLEAN_SIMULATOR_TOKEN") or None,
+                        help="Bearer token; better the env VAXCLEAN_SIMULATOR_TOKEN (`ps` shows arguments). Without "
+                             "one, a server on 127.0.0.1 takes `dev-token`; on another address it refuses to start")
     parser.add_argument("--rate-429", type=float, default=0.0, help="share of data requests answered 429")
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of a 429")
     parser.add_argument("--rate-5xx", type=float, default=0.0, help="share of data requests answered 500/502/503")
@@ -40,6 +41,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.token is None:
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            log.error("no token (VAXCLEAN_SIMULATOR_TOKEN): a simulator reachable from other machines needs one")
+            return 2
+        args.token = "dev-token"  # only this machine can reach it
     server = make_server(
         args.scenario, args.host, args.port, token=args.token,
         rate_429=args.rate_429, retry_after=args.retry_after, rate_5xx=args.rate_5xx,
