@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from vaxclean.config import settings
+from vaxclean.personal_data import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,8 @@ QUARANTINE_CHECK = "quarantine_share_per_source"  # vaxclean.gates.report.QUARAN
 
 
 def scrub(text: str) -> str:
-    """`text` without quoted parts and without runs of 9+ digits (what could be an ID number or a phone)."""
-    text = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "'…'", text)
-    return re.sub(r"\d{9,}", "…", text)
+    """`text` as it may leave: vaxclean.personal_data.mask_text (quoted parts, long numbers, typed dates)."""
+    return mask_text(text)
 
 
 @dataclass

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 import msgspec
 import requests
 
+from vaxclean.personal_data import mask_text
+
 log = logging.getLogger(__name__)
 
 ENDPOINT_PATHS = {"immunizations": "/api/v1/immunizations", "tickets": "/api/v1/tickets"}
@@ -179,7 +181,9 @@ class ApiClient:
             retry_after = parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None
             raise _Transient(f"HTTP {status}", retry_after)
         if status != 200:
-            raise ApiRequestError(f"{endpoint}: HTTP {status} from {ENDPOINT_PATHS[endpoint]}: {response.text[:200]}")
+            # the body may echo a record: masked (vaxclean.personal_data.mask_text)
+            raise ApiRequestError(f"{endpoint}: HTTP {status} from {ENDPOINT_PATHS[endpoint]}: "
+                                  f"{mask_text(response.text[:200])}")
         try:
             return _PAGE_DECODER.decode(response.content)
         except msgspec.DecodeError as exc:

@@ -10,11 +10,11 @@ messages lose their quoted values (`safe_error`): reports and task logs hold no 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vaxclean.personal_data import mask_text
 from vaxclean.raw.layout import safe_name
 from vaxclean.state import write_atomic
 
@@ -191,6 +191,5 @@ def write_report(report: GateReport, target_dir: Path, name: str) -> None:
 
 
 def safe_error(exc: BaseException) -> str:
-    """An error message with quoted values removed (they may hold personal data)."""
-    text = re.sub(r"'[^']*'", "'…'", str(exc).splitlines()[0] if str(exc) else "")
-    return f"{type(exc).__name__}: {text[:200]}"
+    """An error's first line, masked (vaxclean.personal_data.mask_text: it may quote personal data)."""
+    return f"{type(exc).__name__}: {mask_text(str(exc).splitlines()[0] if str(exc) else '')[:200]}"

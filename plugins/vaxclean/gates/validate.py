@@ -3,13 +3,15 @@
 Hard checks are the contract: a single failing row fails the gate; they run with `lazy=True` so that
 every failure is reported, not the first. Soft checks (`raise_warning=True` in the schemas) fail the
 gate only when the share of failing rows exceeds their threshold (vaxclean.schemas._common); below it
-they are warnings. Personal values in the examples are masked (first character + length).
+they are warnings. Personal values in the examples are masked (first character + length), and so is any
+value that does not read like a code (a fault can put a name or a phone in any column).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -99,7 +101,7 @@ def _from_failure_cases(table: str, cases: pl.DataFrame, frame: pl.DataFrame, ke
     for row in grouped.iter_rows(named=True):
         column = row["column"] if row["column"] in frame.columns else None
         structural = not row["rows"]
-        detail = f"found {row['first_case']}" if structural and row["first_case"] is not None else ""
+        detail = f"found {_plain(row['first_case'])}" if structural and row["first_case"] is not None else ""
         if structural and row["check"] == "column_in_dataframe":
             detail = f"column {row['first_case']} missing"
         involved = [*key, *([column] if column else []), *CHECK_COLUMNS.get(row["check"], ())]
@@ -138,8 +140,15 @@ def _examples(frame: pl.DataFrame, rows: Sequence[int], columns: Sequence[str]) 
             for rec in picked.iter_rows(named=True)]
 
 
+# a value of a column not declared personal is shown only when it reads like a code, an id or a number that
+# is not a person's (a fault can put a typed name, phone or ID number in any column)
+_CODE_LIKE = re.compile(r"^(?!\d{7,}$)[A-Za-z0-9_.:+\-]{0,40}$")
+
+
 def _plain(value: Any) -> Any:
-    """A value as JSON shows it (dates in ISO 8601)."""
+    """A value as JSON shows it (dates in ISO 8601); text that does not read like a code is masked."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, str) and not _CODE_LIKE.match(value):
+        return mask(value)
     return value

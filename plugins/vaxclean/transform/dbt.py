@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vaxclean.config import DBT_PROJECT_DIR, settings
+from vaxclean.personal_data import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,24 @@ def _cli_args(args: list[str], warehouse_dir: Path, vars: Mapping[str, Any] | No
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(dbt_dir / target_dir),
         "--log-path", str(dbt_dir / "logs"),
+        # dbt's own console and file logs are off: its events reach Python logging masked (_log_event)
+        "--log-level", "none", "--log-level-file", "none",
     ]
     if vars:
         full += ["--vars", json.dumps(dict(vars), default=str)]
     return full
+
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+_dbt_log = logging.getLogger("vaxclean.dbt")
+
+
+def _log_event(event: Any) -> None:
+    """dbt's events (what it would print) to the `vaxclean.dbt` logger, masked: an error quotes the value a
+    model failed on (vaxclean.personal_data.mask_text). Debug events are dropped."""
+    level = _LEVELS.get(event.info.level, logging.INFO)
+    if level > logging.DEBUG and event.info.msg:
+        _dbt_log.log(level, "%s", mask_text(str(event.info.msg)))
 
 
 NODE_TIMINGS = "node_timings.json"  # under <warehouse>/dbt/: each node of the last run, slowest first
@@ -108,7 +123,9 @@ def _summarise(command: str, result: Any) -> dict[str, Any]:
             failures.append({
                 "unique_id": getattr(node, "unique_id", "?"),
                 "status": status,
-                "message": " | ".join(line.strip() for line in (node_result.message or "").splitlines() if line.strip())[:600],
+                # DuckDB quotes the value a model failed on: masked before it reaches a log, XCom or an alert
+                "message": mask_text(" | ".join(line.strip() for line in (node_result.message or "").splitlines()
+                                                if line.strip()))[:600],
             })
     return {"command": command, "nodes": len(node_results), "statuses": dict(statuses), "failures": failures}
 
@@ -164,7 +181,7 @@ def parse_manifest(*, warehouse_dir: Path, vars: Mapping[str, Any] | None = None
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     with _environment(warehouse_dir):
         try:
-            outcome = dbtRunner().invoke(_cli_args(["parse", "--no-write-json"], warehouse_dir, vars))
+            outcome = dbtRunner(callbacks=[_log_event]).invoke(_cli_args(["parse", "--no-write-json"], warehouse_dir, vars))
         finally:
             _release_warehouse()
     if not outcome.success:
@@ -213,7 +230,7 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
         os.environ.setdefault("VAXCLEAN_DUCKDB_MEMORY_LIMIT", knobs.duckdb_memory_limit)
         log.info("dbt %s on %s", command, warehouse_dir)
         try:
-            outcome = dbtRunner(manifest=manifest).invoke(cli_args)
+            outcome = dbtRunner(manifest=manifest, callbacks=[_log_event]).invoke(cli_args)
         finally:
             _release_warehouse()
     summary = _summarise(command, outcome.result) | {"scoped_models": scoped_models(outcome.result)}
@@ -222,7 +239,7 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
         timings.parent.mkdir(parents=True, exist_ok=True)
         timings.write_text(json.dumps({"command": " ".join(args), "nodes": _node_timings(outcome.result)}, indent=0))
     if not outcome.success:
-        message = str(outcome.exception) if outcome.exception else ""
+        message = mask_text(str(outcome.exception)) if outcome.exception else ""
         raise DbtFailure(command, summary["failures"], message)
     log.info("dbt %s: %s", command, summary["statuses"])
     return summary
@@ -236,7 +253,7 @@ def parse(*, warehouse_dir: Path) -> dict[str, Any]:
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     with _environment(warehouse_dir):
         try:
-            outcome = dbtRunner().invoke(_cli_args(["parse"], warehouse_dir, None))
+            outcome = dbtRunner(callbacks=[_log_event]).invoke(_cli_args(["parse"], warehouse_dir, None))
         finally:
             _release_warehouse()
     if not outcome.success:
