@@ -2,7 +2,7 @@
 ### build_warehouse
 
 Builds the warehouse whenever its raw inputs change (an asset event from any intake DAG), one build at
-a time (DuckDB has one writer): raw gate → dbt staging (+ tests) → staging gate → dbt intermediate and
+a time (DuckDB has one writer): raw retention (off unless `VAXCLEAN_RAW_RETENTION_DAYS`) → raw gate → dbt staging (+ tests) → staging gate → dbt intermediate and
 marts (+ tests) → marts gate → atomic publish of `published/marts.duckdb` (restricted), the BI layer
 `published/bi.duckdb` (pseudonymised, for dashboards) and their Parquet → one worklist
 XLSX per commune (`published/worklists/<district>/<commune>.xlsx`) and the write-back import files for
@@ -43,6 +43,12 @@ from vaxclean.orchestration import PUBLISHED_ASSET, RAW_ASSETS
     on_failure_callback=run_failure_callbacks(),
 )
 def build_warehouse():
+    @task
+    def apply_retention(run_id=None) -> dict:
+        from vaxclean.build import apply_retention
+
+        return apply_retention(run_id)
+
     @task(retries=0)
     def gate_raw(run_id=None, ti=None) -> dict:
         from vaxclean.build import gate
@@ -135,6 +141,7 @@ def build_warehouse():
         return generate_docs(run_id)
 
     raw = gate_raw()
+    apply_retention() >> raw  # before anything reads the raw lake
     decision = quarantine_decision(raw)
     raw_passed = EmptyOperator(task_id="raw_passed")
     accepted = accept_quarantine(raw, approve_quarantine.output)

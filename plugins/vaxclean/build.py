@@ -50,6 +50,13 @@ def last_published_at(warehouse_dir: Path) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+def apply_retention(run_id: str) -> dict:
+    """The raw lake's retention (VAXCLEAN_RAW_RETENTION_DAYS, off by default), before the build reads it."""
+    from vaxclean.retention import apply_retention as retain
+
+    return retain(settings().raw_dir, settings().raw_retention_days)
+
+
 def gate(layer: str, run_id: str, *, hold_for_acceptance: bool = False, report_name: str | None = None) -> dict:
     """Validate a layer with pandera; raises GateFailed (failing the task) with a readable report when it fails.
 

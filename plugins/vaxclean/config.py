@@ -23,6 +23,7 @@
 | VAXCLEAN_ALERT_WEBHOOK_CONN_ID | vaxclean_alerts_webhook | Airflow connection of the chat webhook (extra `url`); absent = no webhook |
 | VAXCLEAN_PUBLISH_DEADLINE_HOURS | 26 | alert when nothing has been published for this long (`watch_pipeline`) |
 | VAXCLEAN_APPROVAL_TIMEOUT_HOURS | 2 | how long a held build waits for the data team's approval (within the 3 h run timeout) |
+| VAXCLEAN_RAW_RETENTION_DAYS | (off) | remove raw personal data older than this: quarantined rows' raw text, population snapshots but the newest (vaxclean.retention) |
 | VAXCLEAN_TASK_RETRIES | 2 | retries of a failed Airflow task (not of a deterministic failure: a gate, a dbt test or model error) |
 | VAXCLEAN_TASK_TIMEOUT_MINUTES | 60 | execution timeout of every Airflow task |
 | VAXCLEAN_DUCKDB_THREADS | 2 | DuckDB threads for the build |
@@ -71,6 +72,7 @@ class Settings:
     alert_webhook_conn_id: str
     publish_deadline_hours: float
     approval_timeout_hours: float
+    raw_retention_days: float | None
     duckdb_threads: int
     duckdb_memory_limit: str
     restricted_group: str  # a group name or number; "" = the group the process creates files with
@@ -129,6 +131,7 @@ def settings() -> Settings:
         alert_webhook_conn_id=_env("VAXCLEAN_ALERT_WEBHOOK_CONN_ID", "vaxclean_alerts_webhook"),
         publish_deadline_hours=float(_env("VAXCLEAN_PUBLISH_DEADLINE_HOURS", "26")),
         approval_timeout_hours=float(_env("VAXCLEAN_APPROVAL_TIMEOUT_HOURS", "2")),
+        raw_retention_days=float(_env("VAXCLEAN_RAW_RETENTION_DAYS", "0")) or None,
         duckdb_threads=int(_env("VAXCLEAN_DUCKDB_THREADS", "2")),
         duckdb_memory_limit=_env("VAXCLEAN_DUCKDB_MEMORY_LIMIT", "6GB"),
         restricted_group=_env("VAXCLEAN_RESTRICTED_GROUP", "").strip(),
