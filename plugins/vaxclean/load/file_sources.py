@@ -41,6 +41,9 @@ class FileSource:
     extensions: tuple[str, ...]
     map_header: Callable[[Sequence[str]], HeaderMapping]
     partition_column: str | None = None  # taken from the first directory level under the subdir
+    # raw columns a row cannot do without (a police return row without its record key can apply to nothing):
+    # a row with one of them blank is quarantined with the reason, not dropped later
+    required_columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -123,6 +126,31 @@ def _other_columns(mapping: HeaderMapping, rows: list[list[str | None]]) -> pa.A
         for row in rows
     ]
     return pa.array(values, pa.string())
+
+
+def _reject_rows_without(required: tuple[str, ...], mapping: HeaderMapping, read: ReadResult) -> ReadResult:
+    """`read` with the rows whose required columns are blank moved to its rejects, with which column."""
+    positions = [(mapping.names[i], i) for i, target in enumerate(mapping.targets) if target in required]
+    if not positions:
+        return read
+    rows, lines, rejects = [], [], list(read.rejects)
+    for row, line in zip(read.rows, read.line_numbers, strict=True):
+        blank = [name for name, i in positions if not (row[i] or "").strip()]
+        if blank:
+            rejects.append((line, f"no {', '.join(blank)}: the row cannot be applied", _csv_line(row)))
+        else:
+            rows.append(row)
+            lines.append(line)
+    return ReadResult(read.header, read.header_raw, rows, lines, sorted(rejects), read.detail)
+
+
+def _csv_line(cells: Sequence[str | None]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(["" if c is None else c for c in cells])
+    return buffer.getvalue()
 
 
 def build_table(table: str, mapping: HeaderMapping, read: ReadResult, landed: LandedFile,
@@ -234,6 +262,7 @@ def load_landed_file(spec: FileSource, raw_dir: Path, landed: LandedFile, counts
                          read.detail, counts, line=int(read.detail.get("header_line") or 1),
                          log_reason=f"header does not match the template ({error.summary})")
         return
+    read = _reject_rows_without(spec.required_columns, mapping, read)
     output = write_parquet_atomic(build_table(spec.table, mapping, read, landed, spec.partition_column),
                                   _output_path(spec, raw_dir, landed))
     rejects = [_quarantine_row(spec.source, landed, line, reason, raw) for line, reason, raw in read.rejects]

@@ -33,6 +33,7 @@ HOTLINE = FileSource(
 POLICE_RETURNS = FileSource(
     source="police_return", landing_subdir="police_returns", table="police_returns",
     extensions=(".csv", ".xlsx"), map_header=_police_return_header, partition_column="_commune_code",
+    required_columns=("source_record_id",),
 )
 
 

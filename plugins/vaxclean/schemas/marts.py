@@ -289,7 +289,8 @@ class MartWorklistVerificationHistory(_DoseKey, _Admin):
     loaded_at: Timestamp = pa.Field(description="When the file was loaded (UTC).")
     match_status: str = pa.Field(nullable=True, isin=MATCH_STATUSES, description="The dose's match_status now (current row).")
     citizen_id: str = pa.Field(nullable=True, str_matches=CITIZEN_ID, description="Citizen credited now (current row).")
-    rejection_reason: str = pa.Field(nullable=True, isin=["returned_by_another_commune", "identity_does_not_match"],
+    rejection_reason: str = pa.Field(nullable=True, isin=["returned_by_another_commune", "identity_does_not_match",
+                                                                    "verified_id_unreadable"],
                                      description="Why this return row was refused (int_police_returns_validated).")
 
     class Config:

@@ -109,18 +109,21 @@ class StgFeedbackTicket(_PersonAsReported):
     category_reported: str | None = pa.Field(nullable=True, isin=TICKET_CATEGORIES,
                                              description="Category, or null (none, or not one of the contract's).")
     category_as_sent: str | None = pa.Field(nullable=True, description="The category as the portal sent it.")
-    status: str | None = pa.Field(nullable=True, isin=TICKET_STATUSES, description="Ticket status.")
+    status: str | None = pa.Field(nullable=True, isin=TICKET_STATUSES,
+                                  description="Ticket status (null: none, or not one of the contract's).")
+    status_as_sent: str | None = pa.Field(nullable=True, description="The status as the portal sent it.")
     updated_at: dt.datetime | None = pa.Field(nullable=True, description="Version timestamp (UTC).")
     commune_code: str | None = pa.Field(nullable=True, str_matches=COMMUNE_CODE, description="GSO commune code.")
 
     @pa.dataframe_check(name="ticket_codes_known", raise_warning=True)
     def ticket_codes_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """A channel or category sent outside the contract's lists (read as null): a few are typos, many mean
-        the portal changed its lists."""
+        """A channel, category or status sent outside the contract's lists (read as null): a few are typos, many
+        mean the portal changed its lists."""
         frame = data.lazyframe
         names = frame.collect_schema().names()
         known = pl.lit(True)
-        for sent, read in (("channel_as_sent", "channel"), ("category_as_sent", "category_reported")):
+        for sent, read in (("channel_as_sent", "channel"), ("category_as_sent", "category_reported"),
+                           ("status_as_sent", "status")):
             if sent in names and read in names:  # a frame may carry only some columns (only keys are required)
                 known = known & (pl.col(sent).is_null() | pl.col(read).is_not_null())
         return frame.select(known)

@@ -56,6 +56,23 @@ def test_police_return_without_a_required_header_is_quarantined(dirs):
     assert "Mã bản ghi" in reject["reason"]
 
 
+def test_a_police_return_row_without_its_record_key_is_quarantined_not_dropped(dirs):
+    """A row whose Mã bản ghi is blank can apply to no record: it is quarantined with the reason, and the
+    load's counts say so (received = loaded + quarantined)."""
+    landing, raw = dirs
+    rows = [POLICE_HEADER, ["platform", "R-1", "", "xác nhận", "", "Đại úy Hà", "03/03/2022"],
+            ["platform", "  ", "Lý Thị Mai", "điều chỉnh", "019301000123", "Đại úy Hà", "03/03/2022"]]
+    write(landing / "police_returns" / "05434" / "ret.csv", csv_text(rows).encode())
+
+    counts = load_police_returns(landing, raw)
+
+    assert (counts["rows_loaded"], counts["rows_quarantined"]) == (1, 1)
+    [reject] = read_dir(raw / "quarantine" / "police_return")
+    assert reject["reason"] == "no Mã bản ghi: the row cannot be applied" and reject["line_number"] == 3
+    [audit] = read_dir(raw / "load_audit" / "police_return")
+    assert (audit["received"], audit["loaded"], audit["quarantined"]) == (2, 1, 1)
+
+
 def test_hotline_day_file_loads_with_multiline_content(dirs):
     landing, raw = dirs
     header = list(HOTLINE_HEADERS)

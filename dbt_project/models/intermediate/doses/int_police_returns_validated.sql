@@ -9,7 +9,9 @@
                                  name nor the birth date agrees with the record's, tolerantly (a close name;
                                  the same, a swapped or a near date: identity resolution's identity conflict;
                                  a worklist case has one wrong detail, not both), or the name or birth date
-                                 the police typed disagrees with the register's; for xác nhận and điều chỉnh.
+                                 the police typed disagrees with the register's; for xác nhận and điều chỉnh;
+    verified_id_unreadable       a xác nhận or điều chỉnh whose verified ID was typed but reads as no number
+                                 (words, a note): what the police verified cannot be told.
   is_applied: the newest row that may apply (by verification day capped at the file's arrival, then load
   time, file and line: stg_police_returns__verifications' order), else the newest row (then rejected): a
   refused file cannot displace a valid return. A verified ID that names nobody is judged by
@@ -84,6 +86,8 @@ judged as (
         *,
         case
             when returned_by_commune_code is distinct from worklist_commune_code then 'returned_by_another_commune'
+            when police_result in ('confirmed', 'corrected') and nullif(trim(police_verified_id_number_reported), '') is not null
+                and police_verified_id_digits is null then 'verified_id_unreadable'
             when not is_identity_agreed then 'identity_does_not_match'
         end as rejection_reason
     from checked

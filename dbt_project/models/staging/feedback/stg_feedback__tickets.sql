@@ -82,7 +82,11 @@ normalized as (
         end as category_reported,
         nullif(trim(category_reported), '') as category_as_sent,
         description,
-        lower(trim(status_reported)) as status,
+        case
+            when lower(trim(status_reported)) in ('received', 'assigned', 'in_progress', 'resolved', 'rejected')
+                then lower(trim(status_reported))
+        end as status,
+        nullif(trim(status_reported), '') as status_as_sent,
         assigned_unit,
         list_transform(
             status_history_raw,
@@ -105,6 +109,7 @@ final as (
         category_as_sent,
         description,
         status,
+        status_as_sent,
         assigned_unit,
         status_history,
         updated_at,

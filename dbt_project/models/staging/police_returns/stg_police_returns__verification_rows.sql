@@ -55,7 +55,10 @@ final as (
         end as police_result,
         result_reported as police_result_reported,
         verified_id_number as police_verified_id_number_reported,
-        {{ id_digits('verified_id_number') }} as police_verified_id_digits,
+        -- digits, or null: an ID typed as words ("không rõ") stays in police_verified_id_number_reported, and a
+        -- return that leans on it is refused (int_police_returns_validated: verified_id_unreadable)
+        case when regexp_full_match({{ id_digits('verified_id_number') }}, '\d+') then {{ id_digits('verified_id_number') }}
+        end as police_verified_id_digits,
         {{ id_candidate(id_digits('verified_id_number')) }} as police_verified_id_candidate,
         {{ normalize_name('verified_full_name') }} as police_verified_full_name,
         {{ parse_date_dmy('verified_date_of_birth') }} as police_verified_date_of_birth,
