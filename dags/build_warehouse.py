@@ -119,12 +119,14 @@ def build_warehouse():
     def publish(raw: dict, staging: dict, staging_gate: dict, marts: dict, marts_gate: dict, run_id=None,
                 ti=None, outlet_events=None) -> dict:
         from vaxclean.build import publish_marts
+        from vaxclean.notifier import alert_publication
         from vaxclean.orchestration import asset_extra
 
         accepted = ti.xcom_pull(task_ids="accept_quarantine")  # None unless the data team accepted loads
         info = {"gates": {"raw": accepted or raw, "staging": staging_gate, "marts": marts_gate},
                 "builds": {"staging": staging, "marts": marts}}
         result = publish_marts(run_id, info)
+        alert_publication(result, {"ti": ti})
         outlet_events[Asset(PUBLISHED_ASSET)].extra = asset_extra(result)  # the version and rows per mart
         return result
 

@@ -193,6 +193,17 @@ def deadline_alert(last_published: datetime | None, now: datetime, hours: float,
                  {"build runs": f"{base_url.rstrip('/')}/dags/build_warehouse/runs"} if base_url else {})
 
 
+def publication_alert(result: dict[str, Any], *, dag_id: str, run_id: str, base_url: str | None = None) -> Alert | None:
+    """A publication that found the previous published file unreadable (None otherwise): it published as if
+    there were none, so its run log and the incremental patch of the marts restarted from nothing."""
+    if not result.get("previous_unreadable"):
+        return None
+    return Alert("publish", "the previous publication was unreadable",
+                 ["The published restricted file could not be opened (truncated or overwritten by hand?): this run "
+                  f"published version {result.get('version')} as if there had been none; the run log before it is "
+                  "lost. Check who or what writes under published/."], run_links(base_url, dag_id, run_id))
+
+
 def freshness_alert(report: dict[str, Any], base_url: str | None = None) -> Alert | None:
     """Sources that turned stale (worse than at the previous check) as their `freshness` declares (None when
     none did). vaxclean.transform.freshness writes the report."""

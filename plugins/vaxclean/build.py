@@ -359,12 +359,16 @@ def publish_marts(run_id: str, steps: dict) -> dict:
 def export_commune_files(run_id: str) -> dict:
     """After publishing: one worklist XLSX per commune and the write-back import files, beside the marts."""
     from vaxclean.permissions import protect, restricted_group
+    from vaxclean.retention import remove_stale_temp_files
     from vaxclean.worklists import export_worklists, export_write_back
 
     warehouse = _warehouse_dir()
     published = warehouse / "published"
     started = time.monotonic()
+    # half-written files of an export that was killed (personal data): this build is the folders' only writer
+    stale = sum(remove_stale_temp_files(published / folder) for folder in ("worklists", "write_back"))
     result = {
+        "temp_files_removed": stale,
         "worklists": export_worklists(warehouse_dir=warehouse, marts_db=published / "marts.duckdb", out_dir=published),
         "write_back": export_write_back(warehouse_dir=warehouse, out_dir=published),
     }

@@ -86,6 +86,12 @@ def alert_gate(summary: dict, context: Any) -> dict:
     return alerts.deliver(alerts.gate_alert(summary, dag_id=dag_id, run_id=run_id, base_url=base_url()))
 
 
+def alert_publication(result: dict, context: Any) -> dict:
+    """From the publish task: alert a publication that found the previous one unreadable."""
+    dag_id, run_id, _ = _ids(context)
+    return alerts.deliver(alerts.publication_alert(result, dag_id=dag_id, run_id=run_id, base_url=base_url()))
+
+
 def alert_quarantine(source: str, result: dict, context: Any) -> dict:
     """From an intake task: alert a load that quarantined rows or files (if it did)."""
     from vaxclean.config import settings

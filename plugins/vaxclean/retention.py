@@ -12,6 +12,11 @@ row fixable. Two parts of it hold personal data that stops being useful after a 
 
 `apply_retention` runs first in every build (build_warehouse's `apply_retention` task), so the next build
 no longer carries the removed values (staging rebuilds those tables whole).
+
+Whatever the setting, temp files a killed writer left behind (`.<name>.<hex>.tmp`: a row group of personal
+data, half a worklist) are removed (`remove_stale_temp_files`): under the raw lake those untouched for six
+hours (a writer still at work touches its file), under the commune files all of them before an export (the
+build is their only writer).
 """
 
 from __future__ import annotations
@@ -30,13 +35,34 @@ from vaxclean.raw.layout import table_dir, write_parquet_atomic
 log = logging.getLogger(__name__)
 
 
+RAW_TEMP_MIN_AGE_S = 6 * 3600
+
+
+def remove_stale_temp_files(root: Path, min_age_s: float = 0.0) -> int:
+    """Remove the temp files (`.*.tmp`) under `root` not modified for `min_age_s`; returns how many."""
+    removed = 0
+    cutoff = datetime.now(UTC).timestamp() - min_age_s
+    for path in Path(root).rglob(".*.tmp") if Path(root).is_dir() else []:
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # its writer finished meanwhile
+            continue
+    if removed:
+        log.info("removed %d temp files left by interrupted writers under %s", removed, root)
+    return removed
+
+
 def apply_retention(raw_dir: Path, days: float | None, now: datetime | None = None) -> dict[str, object]:
-    """Remove raw personal data older than `days` (None or 0: off); returns what was removed, in counts."""
+    """Remove raw personal data older than `days` (None or 0: off) and the raw lake's stale temp files;
+    returns what was removed, in counts."""
+    stale = remove_stale_temp_files(raw_dir, RAW_TEMP_MIN_AGE_S)
     if not days:
-        return {"enabled": False}
+        return {"enabled": False, "temp_files_removed": stale}
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=days)
-    result = {"enabled": True, "days": days, "cutoff": cutoff.isoformat(timespec="seconds"),
+    result = {"enabled": True, "days": days, "cutoff": cutoff.isoformat(timespec="seconds"), "temp_files_removed": stale,
               **_redact_quarantine(Path(raw_dir), cutoff), **_drop_old_snapshots(Path(raw_dir), cutoff.date())}
     log.info("retention of %g days: %d quarantined rows' raw text removed (%d files), %d population snapshots "
              "removed", days, result["quarantine_rows_redacted"], result["quarantine_files_rewritten"],

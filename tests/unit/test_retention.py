@@ -45,7 +45,7 @@ def _raw_texts(raw: Path) -> dict[str, list]:
 
 def test_retention_is_off_by_default(tmp_path):
     raw = _lake(tmp_path)
-    assert apply_retention(raw, None, NOW) == {"enabled": False}
+    assert apply_retention(raw, None, NOW) == {"enabled": False, "temp_files_removed": 0}
     assert _raw_texts(raw)["OLD"] == ["Nguyen Van A;0912345678"] * 2
 
 

@@ -105,13 +105,14 @@ def _publish(warehouse_dir: Path, published_dir: Path, run_id: str, run_info: Ma
     timings: dict[str, float] = {}
     version = versions.new_version(published_dir, run_id)
     tmp = version / PUBLISHED_DB
+    target_existed = target.exists()
     try:
         with private_umask():  # nothing in the version is readable by others before it is protected
             t0 = time.perf_counter()
             gated = _gated_fingerprints(warehouse_dir, run_id)
             stamp = read_build_stamp(warehouse_dir, "marts")
-            mart_rows, verified, patched = _build(tmp, warehouse_db, _readable_previous(target), run_id, run_info,
-                                                  gated, stamp)
+            previous = _readable_previous(target)
+            mart_rows, verified, patched = _build(tmp, warehouse_db, previous, run_id, run_info, gated, stamp)
             timings["build_s"] = _since(t0)
             t0 = time.perf_counter()
             if verified and gated:  # the copy is what the marts gate validated: record that, do not validate again
@@ -152,6 +153,8 @@ def _publish(warehouse_dir: Path, published_dir: Path, run_id: str, run_info: Ma
         "validated_by": "fingerprints of the passed marts gate" if verified else "mart gate on the copy",
         "patched": patched,
         "bi_patched": layer["patched"],
+        # the file readers had was unreadable: published as if there were none (the DAG alerts it)
+        "previous_unreadable": previous is None and target_existed,
         "timings": timings,
     }
 

@@ -182,3 +182,41 @@ def test_marts_changed_since_their_gate_are_validated_on_the_copy(tmp_path: Path
     with pytest.raises(GateFailed, match="credited_has_citizen_id"):
         publish(warehouse_dir=tmp_path, run_id="r1", run_info={})
     assert not (tmp_path / "published" / "marts.duckdb").exists()
+
+
+def test_an_unreadable_previous_publication_is_reported_and_does_not_block(tmp_path: Path) -> None:
+    """The published file overwritten by hand: the next publication goes on as if there were none, and says so
+    (the DAG alerts `previous_unreadable`); the alert names no file content."""
+    from vaxclean import alerts
+
+    _load(tmp_path, 1)
+    first = publish(warehouse_dir=tmp_path, run_id="r1", run_info={})
+    assert first["previous_unreadable"] is False
+    (tmp_path / "published" / "marts.duckdb").resolve().write_bytes(b"not a database any more")
+    second = publish(warehouse_dir=tmp_path, run_id="r2", run_info={})
+    assert second["previous_unreadable"] is True and second["gate_passed"]
+    with duckdb.connect(second["published_db"], read_only=True) as con:
+        assert [r[0] for r in con.execute("select run_id from marts.ops.run_log").fetchall()] == ["r2"]
+    alert = alerts.publication_alert(second, dag_id="build_warehouse", run_id="r2")
+    assert alert is not None and alert.title == "the previous publication was unreadable"
+    assert alerts.publication_alert(first, dag_id="build_warehouse", run_id="r1") is None
+
+
+def test_temp_files_a_killed_writer_left_are_removed(tmp_path: Path) -> None:
+    import os
+
+    from vaxclean.retention import apply_retention, remove_stale_temp_files
+
+    raw = tmp_path / "raw" / "platform_immunizations"
+    raw.mkdir(parents=True)
+    old = raw / ".since=x.parquet.0a1b.tmp"
+    fresh = raw / ".since=y.parquet.0c1d.tmp"
+    for path in (old, fresh):
+        path.write_bytes(b"rows of personal data")
+    os.utime(old, (time.time() - 7 * 3600, time.time() - 7 * 3600))
+    assert apply_retention(tmp_path / "raw", None)["temp_files_removed"] == 1  # a writer may still own the fresh one
+    assert not old.exists() and fresh.exists()
+    worklists = tmp_path / "published" / "worklists" / "164"
+    worklists.mkdir(parents=True)
+    (worklists / ".05434.xlsx.99ff.tmp").write_bytes(b"half a worklist")
+    assert remove_stale_temp_files(tmp_path / "published" / "worklists") == 1
