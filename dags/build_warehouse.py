@@ -81,9 +81,12 @@ def build_warehouse():
     def accept_quarantine(raw: dict, decision: dict, run_id=None) -> dict:
         from vaxclean.build import accept_quarantine
 
+        from vaxclean.orchestration import parse_utc
+
         user = decision.get("responded_by_user") or {}
         who = f"{user.get('name') or '?'} ({user.get('id') or '?'})"
-        return accept_quarantine(run_id, raw, accepted_by=who, accepted_at=decision.get("responded_at"))
+        # the response time as XCom gives it back (a datetime, or its ISO text)
+        return accept_quarantine(run_id, raw, accepted_by=who, accepted_at=parse_utc(decision.get("responded_at")))
 
     @task(trigger_rule="none_failed_min_one_success")
     def build_staging(run_id=None) -> dict:
