@@ -80,7 +80,6 @@ def build_warehouse():
     @task(retries=0)
     def accept_quarantine(raw: dict, decision: dict, run_id=None) -> dict:
         from vaxclean.build import accept_quarantine
-
         from vaxclean.orchestration import parse_utc
 
         user = decision.get("responded_by_user") or {}
