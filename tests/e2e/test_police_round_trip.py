@@ -83,6 +83,7 @@ def round_trip(tmp_path_factory, monkeypatch_module, extract_and_load):
             break
     assert len(filled) >= 2, "the scenario should leave open cases for the police to verify"
     hostile = _hostile_return(warehouse, scenario, next(iter(returned.values())))
+    intruded = _newer_return_from_another_commune(scenario, next(iter(returned.values())), next(iter(returned)))
 
     con = _marts(warehouse)
     before = {key: con.execute("select match_status from pub.marts.dose_reconciliation where source = ? "
@@ -100,7 +101,7 @@ def round_trip(tmp_path_factory, monkeypatch_module, extract_and_load):
     run_dbt(["build", "--full-refresh"], warehouse_dir=full)
     return {"warehouse": warehouse, "filled": filled, "before": before, "exported": exported, "returned": returned,
             "write_back": write_back, "scenario": scenario, "full": full, "hostile": hostile,
-            "hostile_before": hostile_before}
+            "hostile_before": hostile_before, "intruded": intruded}
 
 
 def _hostile_return(warehouse: Path, scenario: Path, template: Path) -> dict[tuple[str, str], str]:
@@ -130,6 +131,38 @@ def _hostile_return(warehouse: Path, scenario: Path, template: Path) -> dict[tup
     book.save(target)
     return {tuple(others[0]): "returned_by_another_commune", tuple(others[1]): "returned_by_another_commune",
             tuple(own[0]): "identity_does_not_match"}
+
+
+def _newer_return_from_another_commune(scenario: Path, template: Path, key: tuple[str, str]) -> tuple[str, str]:
+    """A later return of a record already verified by its own commune, dropped in another commune's folder
+    by another officer: refused, and the record's worklist row must keep showing the applied return."""
+    commune = template.parent.name
+    other = next(p.name for p in sorted((scenario / "police_returns").iterdir()) if p.is_dir() and p.name != commune)
+    book = openpyxl.load_workbook(template)
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    sheet.delete_rows(2, sheet.max_row)
+    values = {"Nguồn": key[0], "Mã bản ghi": key[1], "Kết quả xác minh": "không thường trú",
+              "Cán bộ xác minh": "Công an xã khác", "Ngày xác minh": "22/09/2022"}
+    sheet.append([values.get(name) for name in header])
+    book.save(scenario / "police_returns" / other / f"tra_ve_{other}_nham.xlsx")
+    return key
+
+
+def test_a_refused_newer_return_does_not_show_beside_the_applied_one(round_trip):
+    """commune_worklist's police columns, file and status come from one return: the applied one, not a newer
+    refused one from another commune's folder."""
+    key = round_trip["intruded"]
+    con = _marts(round_trip["warehouse"])
+    row = con.execute("select status, police_result, police_verifier, police_verified_on, police_return_file, "
+                      "police_return_count from pub.marts.commune_worklist where source = ? and source_record_id = ?",
+                      list(key)).fetchone()
+    assert row == ("applied", "điều chỉnh", VERIFIER, dt.date(2022, 9, 20), round_trip["returned"][key].name, 2)
+    history = con.execute("select outcome, rejection_reason, is_current, police_verifier from "
+                          "pub.marts.worklist_verification_history where source = ? and source_record_id = ? "
+                          "order by return_sequence", list(key)).fetchall()
+    assert history == [("applied", None, True, VERIFIER),
+                       ("rejected", "returned_by_another_commune", False, "Công an xã khác")]
 
 
 def test_a_hostile_return_changes_nothing_and_says_why_it_was_refused(round_trip):
@@ -171,6 +204,8 @@ def test_returned_doses_are_credited_as_corrected_to_the_verified_citizen(round_
 def test_worklist_items_are_applied_and_the_history_says_who_when_and_from_which_file(round_trip):
     con = _marts(round_trip["warehouse"])
     for source, record_id in round_trip["filled"]:
+        if (source, record_id) == round_trip["intruded"]:  # two returns: test_a_refused_newer_return_...
+            continue
         status, result, verifier, file_name = con.execute(
             "select status, police_result, police_verifier, police_return_file from pub.marts.commune_worklist "
             "where source = ? and source_record_id = ?", [source, record_id]).fetchone()

@@ -3,9 +3,10 @@
   candidate, suspected borrowed identity, or already returned by the police. The commune is the
   reported one, else the candidate's, else the commune of the commune health station that gave the dose (int_vaccination_sites_classified,
   macro commune_stations); a case with none of these stays unrouted (commune_code null) for the province.
-  worklist_item_id = md5(source || '/' || source_record_id) is stable across runs. Police results of the
-  newest return are joined when present, with the file they came in and how many returns the record had
-  (the full history: worklist_verification_history). status: open (no return yet) -> returned (returned,
+  worklist_item_id = md5(source || '/' || source_record_id) is stable across runs. The police columns, the
+  file and the status are those of one return, the current one of worklist_verification_history (the newest
+  that may apply, else the newest: a refused newer return never shows beside the applied one's status),
+  with how many returns the record had. status: open (no return yet) -> returned (returned,
   not applicable yet: not found) -> applied (credited / unmatched as returned) or rejected (the verified
   ID names nobody in the population).
   Incremental by scope R4 (int_dose_scopes_sequenced, macros/dose_chain.sql): a row per record (a new or
@@ -25,22 +26,20 @@ citizens as (
     select * from {{ ref('stg_population__citizens') }}
 ),
 
-returns as (
-    select * from {{ ref('stg_police_returns__verifications') }}
-),
-
 stations as (
     {{ commune_stations() }}
 ),
 
 history as (
     select
-        source,
-        source_record_id,
-        count(*) as return_count,
-        any_value(file_name) filter (where is_current) as current_file_name
+        *,
+        count(*) over (partition by source, source_record_id) as return_count
     from {{ ref('worklist_verification_history') }}
-    group by source, source_record_id
+),
+
+current_return as (
+    select * from history
+    where is_current
 ),
 
 cases as (
@@ -73,25 +72,25 @@ final as (
         cast(candidate.gender as varchar) as candidate_gender,
         cast(cases.candidate_score as double) as candidate_score,
         cast(cases.worklist_status as varchar) as status,
-        cast(returns.police_result_reported as varchar) as police_result,
-        cast(returns.police_verified_id_number_reported as varchar) as police_verified_id_number,
-        cast(returns.police_verified_full_name as varchar) as police_verified_full_name,
-        cast(returns.police_verified_date_of_birth as date) as police_verified_date_of_birth,
-        cast(returns.police_verified_gender as varchar) as police_verified_gender,
-        cast(returns.police_verifier as varchar) as police_verifier,
-        cast(returns.police_verified_on as date) as police_verified_on,
+        cast(current_return.police_result_reported as varchar) as police_result,
+        cast(current_return.police_verified_id_number as varchar) as police_verified_id_number,
+        cast(current_return.police_verified_full_name as varchar) as police_verified_full_name,
+        cast(current_return.police_verified_date_of_birth as date) as police_verified_date_of_birth,
+        cast(current_return.police_verified_gender as varchar) as police_verified_gender,
+        cast(current_return.police_verifier as varchar) as police_verifier,
+        cast(current_return.police_verified_on as date) as police_verified_on,
         cast(cases.match_status as varchar) as match_status,
         cast(records.vaccine_reported as varchar) as vaccine,
         cast(cases.vaccinated_on as date) as vaccinated_on,
         cast(records.site_code as varchar) as site_code,
-        cast(history.current_file_name as varchar) as police_return_file,
-        cast(coalesce(history.return_count, 0) as integer) as police_return_count
+        cast(current_return.file_name as varchar) as police_return_file,
+        cast(coalesce(current_return.return_count, 0) as integer) as police_return_count
     from cases
     inner join records on cases.dose_record_key = records.dose_record_key
     left join citizens as candidate on cases.candidate_citizen_id = candidate.citizen_id
-    left join returns on cases.source = returns.source and cases.source_record_id = returns.source_record_id
     left join stations as station on records.site_code = station.site_code
-    left join history on cases.source = history.source and cases.source_record_id = history.source_record_id
+    left join current_return
+        on cases.source = current_return.source and cases.source_record_id = current_return.source_record_id
 )
 
 select * from final
