@@ -10,7 +10,8 @@ finished since the last publish):
   the window's rows passes that limit over at least VAXCLEAN_QUARANTINE_MIN_ROWS rows.
 
 Loads the data team accepted (vaxclean.gates.acceptance: an Airflow approval, recorded with who and when)
-no longer count. The report's `quarantine` section lists every source's window, the blocking sources and
+no longer count, nor loads a later load of the same file superseded (a refused population snapshot loaded
+once the setting that refused it was raised: its audit detail names the load it `supersedes`). The report's `quarantine` section lists every source's window, the blocking sources and
 the loads with quarantined rows: counts, load ids and the kind of reason, never a row's content.
 """
 
@@ -53,7 +54,7 @@ def quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_di
     ))
     is_accepted = pl.Series([(s, i) in accepted for s, i in zip(loads["source"], loads["load_id"], strict=True)],
                             dtype=pl.Boolean)
-    counted = loads.filter(~is_accepted)
+    counted = loads.filter(~is_accepted & ~pl.col("is_superseded"))
     sources = source_verdicts(counted, core=cfg.core_sources, max_share=cfg.quarantine_max_share,
                               min_rows=cfg.quarantine_min_rows)
     blocking = [s for s in sources if s["blocking"]]
@@ -71,6 +72,7 @@ def quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_di
         "loads": [_load_summary(r) for r in incidents.head(LOADS_LISTED).iter_rows(named=True)],
         "loads_with_quarantine": incidents.height,
         "accepted": [_load_summary(r) for r in loads.filter(is_accepted).iter_rows(named=True)],
+        "superseded": [_load_summary(r) for r in loads.filter(pl.col("is_superseded")).iter_rows(named=True)],
     }
     detail = (f"blocking: {', '.join(b['source'] + ' (' + b['why'] + ')' for b in blocking)}" if blocking else
               f"{incidents.height} load(s) with quarantined rows; no source over its limit" if incidents.height else
@@ -125,10 +127,18 @@ def _window_loads(con: duckdb.DuckDBPyConnection, raw_dir: Path, start: dt.datet
             select source, load_id, count(*) as n, mode(reason) as top_reason
             from read_parquet('{table_glob(raw_dir, "quarantine")}', union_by_name = true) group by all
         )
+        , superseded as (  -- a detail is JSON for file loads, free text for API loads
+            select distinct source, load_id from (
+                select source, case when json_valid(detail) then json_extract_string(detail, '$.supersedes') end
+                    as load_id
+                from {audit}
+            ) where load_id is not null
+        )
         select a.source, a.load_id, a.received, a.quarantined, coalesce(q.n, 0) as quarantine_rows,
-               q.top_reason, a.finished_at
+               q.top_reason, a.finished_at, s.load_id is not null as is_superseded
         from {audit} as a
         left join q using (source, load_id)
+        left join superseded as s on a.source = s.source and a.load_id = s.load_id
         {"where " + " and ".join(where) if where else ""}
         order by a.source, a.load_id
     """, params=params).pl()

@@ -9,9 +9,11 @@ The newest snapshot becomes the register every match is made against, so two kin
 quarantined whole (every file, with the reason) instead of loaded: one dated in the future (after
 tomorrow, UTC), and one newer than every loaded snapshot that lists `VAXCLEAN_POPULATION_MAX_LOSS_SHARE`
 (5 %) fewer citizens than the newest loaded one (a partial export; a province loses far less in a
-month). The raw gate then blocks publishing until someone looks. A refusal is registered like any
-quarantined file, so a real change of that size is accepted by raising the setting *and* removing the
-snapshot's files from the registry (`raw/file_registry/population/<sha256>.parquet`) before the next load.
+month). The raw gate then holds publishing (the population is a core source) until the data team
+approves or the snapshot loads. A refusal is marked in its load's audit (`refused_snapshot`), and every
+load reads a refused snapshot again: once the setting is raised (a real change of that size) or its date
+has come, it loads under a load of its own whose audit names the refusal it `supersedes`, and the raw gate
+no longer counts the refusal.
 """
 
 from __future__ import annotations
@@ -97,12 +99,13 @@ def _copy_atomic(connection: duckdb.DuckDBPyConnection, source: Path, target: Pa
 
 
 def _quarantine(raw_dir: Path, *, load_id: str, rel_path: str, sha256: str, size: int, reason: str,
-                started_at: datetime, modified_at: datetime, counts: LoadCounts) -> None:
+                started_at: datetime, modified_at: datetime, counts: LoadCounts, refused: bool = False) -> None:
     row = {"load_id": load_id, "source": SOURCE, "file_path": rel_path, "page": None, "line_number": None,
            "reason": reason, "raw_text": "", "quarantined_at": started_at}
     record_load(raw_dir, source=SOURCE, load_id=load_id, target=TABLE, received=1, loaded=0, quarantine_rows=[row],
                 started_at=started_at, finished_at=datetime.now(UTC), status="quarantined",
-                detail=json.dumps({"file_path": rel_path, "whole_file": True}))
+                detail=json.dumps({"file_path": rel_path, "whole_file": True,
+                                   **({"refused_snapshot": True} if refused else {})}))
     registry.register_file(raw_dir, source=SOURCE, sha256=sha256, file_path=rel_path, size_bytes=size,
                            load_id=load_id, status=registry.STATUS_QUARANTINED, modified_at=modified_at)
     counts.files_quarantined += 1
@@ -111,11 +114,13 @@ def _quarantine(raw_dir: Path, *, load_id: str, rel_path: str, sha256: str, size
 
 
 def _load_file(connection: duckdb.DuckDBPyConnection, raw_dir: Path, path: Path, rel_parts: tuple[str, ...],
-               sha256: str, counts: LoadCounts) -> None:
+               sha256: str, counts: LoadCounts, supersedes: str | None = None) -> None:
+    """Load one snapshot file; `supersedes`: the load that refused it before (a load of its own, which the
+    raw gate's quarantine check then no longer counts)."""
     rel_path = "/".join(rel_parts)
     size = path.stat().st_size
-    load_id = f"{SOURCE}:{sha256[:16]}"
     started_at = datetime.now(UTC)
+    load_id = f"{SOURCE}:{sha256[:16]}" + (f":{started_at:%Y%m%dT%H%M%S}" if supersedes else "")
     modified_at = registry.modified_time(path)
     common = {"load_id": load_id, "rel_path": rel_path, "sha256": sha256, "size": size, "started_at": started_at,
               "modified_at": modified_at, "counts": counts}
@@ -147,7 +152,7 @@ def _load_file(connection: duckdb.DuckDBPyConnection, raw_dir: Path, path: Path,
         _quarantine(raw_dir, reason=f"the file could not be copied ({type(error).__name__})", **common)
         return
     detail = {"file_path": rel_path, "snapshot_date": snapshot.isoformat(), "format": "parquet",
-              "output": target.relative_to(raw_dir).as_posix()}
+              "output": target.relative_to(raw_dir).as_posix(), **({"supersedes": supersedes} if supersedes else {})}
     record_load(raw_dir, source=SOURCE, load_id=load_id, target=TABLE, received=received, loaded=loaded,
                 started_at=started_at, finished_at=datetime.now(UTC), detail=json.dumps(detail))
     registry.register_file(raw_dir, source=SOURCE, sha256=sha256, file_path=rel_path, size_bytes=size,
@@ -198,9 +203,23 @@ def refused_snapshots(landing_files: dict[date, list[Path]], raw_dir: Path, *, t
                 refused[day] = (f"snapshot {day.isoformat()} lists {rows:,} citizens, "
                                 f"{100 * (1 - rows / loaded[newest]):.1f} % fewer than snapshot {newest.isoformat()} "
                                 f"({loaded[newest]:,}): a partial export? Not made the register; accept a real change "
-                                f"by raising VAXCLEAN_POPULATION_MAX_LOSS_SHARE ({max_loss_share:g}) and removing the "
-                                f"snapshot's files from raw/file_registry/population/")
+                                f"by raising VAXCLEAN_POPULATION_MAX_LOSS_SHARE ({max_loss_share:g}): the next load "
+                                f"reads it again")
     return refused
+
+
+def refused_load(raw_dir: Path, sha256: str) -> str | None:
+    """The load id that refused this content as a snapshot (partial or future), if that is what became of it
+    last: the registry says quarantined and that load's audit says refused_snapshot."""
+    row = registry.registered_row(raw_dir, SOURCE, sha256)
+    if not row or row.get("status") != registry.STATUS_QUARANTINED or not row.get("load_id"):
+        return None
+    audit = table_dir(raw_dir, "load_audit") / SOURCE / f"{safe_name(row['load_id'])}.parquet"
+    try:
+        (detail,) = pq.read_table(audit, columns=["detail"]).column("detail").to_pylist()
+        return row["load_id"] if json.loads(detail or "{}").get("refused_snapshot") else None
+    except (OSError, ValueError):
+        return None
 
 
 def load_population(landing_dir: Path, raw_dir: Path) -> dict[str, object]:
@@ -229,14 +248,20 @@ def load_population(landing_dir: Path, raw_dir: Path) -> dict[str, object]:
             sha256 = registry.file_sha256(path)
             seen = registry.check_seen(raw_dir, source=SOURCE, sha256=sha256, file_path="/".join(rel_parts),
                                        size_bytes=path.stat().st_size, modified_at=registry.modified_time(path))
-            if seen == "unchanged":
+            day = _snapshot_date(rel_parts)
+            if seen == "unchanged" and day not in refused and (previous := refused_load(raw_dir, sha256)):
+                # refused before (a partial or future snapshot), not any more: the setting was raised, or the
+                # date came; loaded now, superseding the refusal
+                connection = connection or _connect()
+                _load_file(connection, raw_dir, path, rel_parts, sha256, counts, supersedes=previous)
+            elif seen == "unchanged":
                 counts.files_unchanged += 1
             elif seen == registry.STATUS_DUPLICATE:
                 counts.files_duplicate += 1
-            elif (reason := refused.get(_snapshot_date(rel_parts))) is not None:
+            elif (reason := refused.get(day)) is not None:
                 _quarantine(raw_dir, load_id=f"{SOURCE}:{sha256[:16]}", rel_path="/".join(rel_parts), sha256=sha256,
                             size=path.stat().st_size, reason=reason, started_at=datetime.now(UTC),
-                            modified_at=registry.modified_time(path), counts=counts)
+                            modified_at=registry.modified_time(path), counts=counts, refused=True)
             else:
                 connection = connection or _connect()
                 _load_file(connection, raw_dir, path, rel_parts, sha256, counts)

@@ -59,6 +59,15 @@ def registered_path(raw_dir: Path, source: str, sha256: str) -> str | None:
     return str(paths[0]) if paths else ""
 
 
+def registered_row(raw_dir: Path, source: str, sha256: str) -> dict | None:
+    """The registry row of a content's first path (status, load id, ...), or None if never seen."""
+    primary = _primary_path(raw_dir, source, sha256)
+    if not primary.exists():
+        return None
+    rows = pq.read_table(primary).to_pylist()
+    return rows[0] if rows else None
+
+
 def register_file(
     raw_dir: Path,
     *,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from vaxclean.load import load_population
 
@@ -108,3 +109,33 @@ def test_a_partial_snapshot_is_quarantined_unless_the_loss_is_accepted(dirs, tmp
     load_population(landing / "older", fresh)
     accepted = load_population(landing, fresh)
     assert accepted["files_loaded"] == 2 and (fresh / "population" / "snapshot_date=2022-06-01").exists()
+
+
+def test_a_refused_snapshot_is_read_again_once_the_setting_allows_it(dirs, monkeypatch):
+    """Raising VAXCLEAN_POPULATION_MAX_LOSS_SHARE is enough: the next load reads the refused snapshot, under a
+    load of its own that supersedes the refusal, and the raw gate no longer counts the refusal (the
+    population is a core source: the refusal held publishing)."""
+    import json
+
+    from vaxclean.gates import GateFailed, run_gate
+
+    landing, raw = dirs
+    _write(landing / "population" / "2022-01-01" / "part-0.parquet", _snapshot(100))
+    load_population(landing, raw)
+    _write(landing / "population" / "2022-06-01" / "part-0.parquet", _snapshot(60))
+    assert load_population(landing, raw)["files_quarantined"] == 1
+    with pytest.raises(GateFailed) as held:
+        run_gate("raw", warehouse_dir=raw.parent, run_id="held")
+    assert held.value.report.quarantine["blocking"] == ["population"]
+    assert load_population(landing, raw)["files_unchanged"] == 2  # still refused: not read again
+
+    monkeypatch.setenv("VAXCLEAN_POPULATION_MAX_LOSS_SHARE", "0.5")
+    again = load_population(landing, raw)
+    assert (again["files_loaded"], again["rows_loaded"]) == (1, 60)
+    assert (raw / "population" / "snapshot_date=2022-06-01").exists()
+    details = [json.loads(r["detail"]) for r in pq.read_table(raw / "load_audit" / "population").to_pylist()]
+    (reload,) = [d for d in details if d.get("supersedes")]
+    assert reload["supersedes"].startswith("population:") and reload["snapshot_date"] == "2022-06-01"
+    report = run_gate("raw", warehouse_dir=raw.parent, run_id="after")
+    assert report.passed and [load["load_id"] for load in report.quarantine["superseded"]] == [reload["supersedes"]]
+    assert load_population(landing, raw)["files_unchanged"] == 2  # loaded: not read a third time
