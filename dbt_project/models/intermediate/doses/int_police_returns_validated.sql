@@ -108,8 +108,7 @@ final as (
         rejection_reason,
         row_number() over (
             partition by dose_record_key
-            order by (rejection_reason is null) desc, {{ police_return_day('police_verified_on', 'loaded_at') }} desc nulls last,
-                loaded_at desc, file_path desc, line_number desc
+            order by (rejection_reason is null) desc, {{ police_return_order() }}
         ) = 1 as is_applied
     from judged
 )

@@ -30,12 +30,11 @@ ranked as (
         *,
         row_number() over (
             partition by source, source_record_id
-            order by {{ police_return_day('police_verified_on', 'loaded_at') }} desc nulls last, loaded_at desc,
-                file_path desc, line_number desc
+            order by {{ police_return_order() }}
         ) as recency_rank,
         row_number() over (
             partition by source, source_record_id
-            order by {{ police_return_day('police_verified_on', 'loaded_at') }} nulls first, loaded_at, file_path, line_number
+            order by {{ police_return_order(newest_first=false) }}
         ) as return_sequence
     from return_rows
 ),

@@ -20,8 +20,7 @@ ranked as (
         sum(hash(verification_rows)::hugeint) over (partition by source, source_record_id) as police_returns_hash,
         row_number() over (
             partition by source, source_record_id
-            order by {{ police_return_day('police_verified_on', 'loaded_at') }} desc nulls last, loaded_at desc, file_path desc,
-                line_number desc
+            order by {{ police_return_order() }}
         ) as return_rank
     from verification_rows
 ),
