@@ -23,7 +23,7 @@ from vaxclean.load import registry
 from vaxclean.load.headers import OTHER, HeaderError, HeaderMapping
 from vaxclean.load.landing import Refused, landing_files, refusal_key
 from vaxclean.load.text_files import decode_bytes, parse_csv
-from vaxclean.load.xlsx_files import XlsxUnreadable, read_xlsx
+from vaxclean.load.xlsx_files import XlsxUnreadable, as_csv_line, read_xlsx
 from vaxclean.raw.layout import RAW_TABLES, init_raw, record_load, safe_name, table_dir, write_parquet_atomic
 
 log = logging.getLogger(__name__)
@@ -137,20 +137,11 @@ def _reject_rows_without(required: tuple[str, ...], mapping: HeaderMapping, read
     for row, line in zip(read.rows, read.line_numbers, strict=True):
         blank = [name for name, i in positions if not (row[i] or "").strip()]
         if blank:
-            rejects.append((line, f"no {', '.join(blank)}: the row cannot be applied", _csv_line(row)))
+            rejects.append((line, f"no {', '.join(blank)}: the row cannot be applied", as_csv_line(row)))
         else:
             rows.append(row)
             lines.append(line)
     return ReadResult(read.header, read.header_raw, rows, lines, sorted(rejects), read.detail)
-
-
-def _csv_line(cells: Sequence[str | None]) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(["" if c is None else c for c in cells])
-    return buffer.getvalue()
 
 
 def build_table(table: str, mapping: HeaderMapping, read: ReadResult, landed: LandedFile,

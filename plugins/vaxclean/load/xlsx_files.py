@@ -92,7 +92,8 @@ def read_cells(path: Path) -> tuple[list[list[object]], str]:
     return _openpyxl_rows(path), "openpyxl"
 
 
-def _as_csv_line(cells: list[str | None]) -> str:
+def as_csv_line(cells: list[str | None]) -> str:
+    """Cells as one CSV line (the raw text a quarantined row keeps)."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(["" if c is None else c for c in cells])
     return buffer.getvalue()
@@ -181,7 +182,7 @@ def read_xlsx(path: Path) -> SheetRows:
         index += 1
         if header:
             sheet.header = ["" if h is None else h for h in header]
-            sheet.header_raw = _as_csv_line(header)
+            sheet.header_raw = as_csv_line(header)
             sheet.header_line = index
             break
         sheet.blank_lines += 1
@@ -195,7 +196,7 @@ def read_xlsx(path: Path) -> SheetRows:
             continue
         if len(row) > width and any(row[width:]):
             trimmed = _trim_trailing_empty(row)
-            sheet.too_wide.append((row_number, len(trimmed), _as_csv_line(trimmed)))
+            sheet.too_wide.append((row_number, len(trimmed), as_csv_line(trimmed)))
             continue
         sheet.rows.append(row[:width] + [None] * (width - len(row)))
         sheet.line_numbers.append(row_number)
