@@ -24,6 +24,7 @@ from vaxclean.load.headers import OTHER, HeaderError, HeaderMapping
 from vaxclean.load.landing import Refused, landing_files, refusal_key
 from vaxclean.load.text_files import decode_bytes, parse_csv
 from vaxclean.load.xlsx_files import XlsxUnreadable, as_csv_line, read_xlsx
+from vaxclean.personal_data import mask_text
 from vaxclean.raw.layout import RAW_TABLES, init_raw, record_load, safe_name, table_dir, write_parquet_atomic
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,9 @@ def _read_isolated(spec: FileSource, landed: LandedFile) -> ReadResult | str:
     try:
         return _read(spec, landed)
     except Exception as error:  # noqa: BLE001 - one file's failure is that file's
-        log.exception("%s: the reader failed on %s", spec.source, landed.rel_path)
+        # no traceback: its frames and message can quote the file's rows (names, ID numbers)
+        log.error("%s: the reader failed on %s: %s: %s", spec.source, landed.rel_path, type(error).__name__,
+                  mask_text(str(error).splitlines()[0] if str(error) else "")[:200])
         return f"the reader failed on this file ({type(error).__name__})"
 
 
