@@ -18,7 +18,6 @@ the loads with quarantined rows: counts, load ids and the kind of reason, never 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,12 @@ from vaxclean.gates.report import EXAMPLES_PER_CHECK, CheckResult, GateReport, S
 from vaxclean.raw.layout import table_dir, table_glob
 
 LOADS_LISTED = 50  # loads with quarantined rows listed in the report (the largest first)
+# The kind of a load's most frequent quarantine reason (q.top_reason), without what it may quote of the file
+# (a header taken from a data row names people): the text before any parenthesis, colon or bracket, quoted
+# parts removed, at most 80 characters.
+REASON_KIND_SQL = r"""case when q.top_reason is not null then coalesce(nullif(left(trim(regexp_replace(
+        regexp_extract(q.top_reason, '^[^(:\[{]*'), '''[^'']*''|"[^"]*"', '…', 'g')), 80), ''), 'unreadable')
+    end"""
 
 
 def quarantine_checks(report: GateReport, con: duckdb.DuckDBPyConnection, raw_dir: Path,
@@ -111,7 +116,7 @@ def source_verdicts(loads: pl.DataFrame, *, core: frozenset[str], max_share: flo
 def _window_loads(con: duckdb.DuckDBPyConnection, raw_dir: Path, start: dt.datetime | None,
                   end: dt.datetime | None) -> pl.DataFrame:
     """The loads finished in [start, end): audit counts, quarantine rows found, and the kind of the most
-    frequent reason (vaxclean.gates.quarantine.reason_kind)."""
+    frequent reason (REASON_KIND_SQL)."""
     where, params = [], []
     if start is not None:
         where.append("a.finished_at >= ?")
@@ -122,7 +127,7 @@ def _window_loads(con: duckdb.DuckDBPyConnection, raw_dir: Path, start: dt.datet
     read_by_gate = con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'load_audit'"
                                ).fetchall()[0][0]
     audit = "temp.load_audit" if read_by_gate else f"read_parquet('{table_glob(raw_dir, 'load_audit')}', union_by_name = true)"
-    loads = con.sql(f"""
+    return con.sql(f"""
         with q as (
             select source, load_id, count(*) as n, mode(reason) as top_reason
             from read_parquet('{table_glob(raw_dir, "quarantine")}', union_by_name = true) group by all
@@ -135,24 +140,13 @@ def _window_loads(con: duckdb.DuckDBPyConnection, raw_dir: Path, start: dt.datet
             ) where load_id is not null
         )
         select a.source, a.load_id, a.received, a.quarantined, coalesce(q.n, 0) as quarantine_rows,
-               q.top_reason, a.finished_at, s.load_id is not null as is_superseded
+               {REASON_KIND_SQL} as top_reason, a.finished_at, s.load_id is not null as is_superseded
         from {audit} as a
         left join q using (source, load_id)
         left join superseded as s on a.source = s.source and a.load_id = s.load_id
         {"where " + " and ".join(where) if where else ""}
         order by a.source, a.load_id
     """, params=params).pl()
-    return loads.with_columns(pl.col("top_reason").map_elements(reason_kind, return_dtype=pl.String))
-
-
-def reason_kind(reason: str | None) -> str | None:
-    """A quarantine reason without what it may quote of the file (a header taken from a data row names
-    people): the text before any parenthesis or colon, quoted parts removed, at most 80 characters."""
-    if reason is None:
-        return None
-    kind = re.split(r"[(:\[{]", reason, maxsplit=1)[0]
-    kind = re.sub(r"'[^']*'|\"[^\"]*\"", "…", kind).strip()
-    return kind[:80] or "unreadable"
 
 
 def _load_summary(row: dict[str, Any]) -> dict[str, Any]:
