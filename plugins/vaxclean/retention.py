@@ -89,13 +89,9 @@ def _redact_quarantine(raw_dir: Path, cutoff: datetime) -> dict[str, int]:
 
 def _drop_old_snapshots(raw_dir: Path, cutoff: date) -> dict[str, list[str]]:
     """Remove the raw population snapshots dated before `cutoff`, never the newest one."""
-    root = table_dir(raw_dir, "population")
-    snapshots: dict[date, Path] = {}
-    for folder in root.glob("snapshot_date=*") if root.is_dir() else []:
-        try:
-            snapshots[date.fromisoformat(folder.name.split("=", 1)[1])] = folder
-        except ValueError:
-            continue
+    from vaxclean.load.population import snapshot_folders
+
+    snapshots = snapshot_folders(raw_dir)
     removed = []
     newest = max(snapshots, default=None)
     for day, folder in sorted(snapshots.items()):

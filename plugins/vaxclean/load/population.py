@@ -174,17 +174,21 @@ def _rows(paths: list[Path]) -> int:
     return total
 
 
-def _loaded_snapshots(raw_dir: Path) -> dict[date, int]:
-    """{snapshot date: rows} of the snapshots in the raw layer."""
-    snapshots: dict[date, int] = {}
+def snapshot_folders(raw_dir: Path) -> dict[date, Path]:
+    """{snapshot date: folder} of the snapshots in the raw layer (`population/snapshot_date=<date>/`)."""
+    folders: dict[date, Path] = {}
     root = table_dir(raw_dir, TABLE)
     for folder in root.glob("snapshot_date=*") if root.exists() else []:
         try:
-            day = date.fromisoformat(folder.name.split("=", 1)[1])
+            folders[date.fromisoformat(folder.name.split("=", 1)[1])] = folder
         except ValueError:
             continue
-        snapshots[day] = _rows(sorted(folder.glob("*.parquet")))
-    return snapshots
+    return folders
+
+
+def _loaded_snapshots(raw_dir: Path) -> dict[date, int]:
+    """{snapshot date: rows} of the snapshots in the raw layer."""
+    return {day: _rows(sorted(folder.glob("*.parquet"))) for day, folder in snapshot_folders(raw_dir).items()}
 
 
 def refused_snapshots(landing_files: dict[date, list[Path]], raw_dir: Path, *, today: date,
