@@ -12,11 +12,15 @@ WAREHOUSE ?= $(CURDIR)/var/warehouse
 PEOPLE ?= 20000
 SEED ?= 7
 
+# The engine dbt builds on: duckdb (default) or spark (pyspark + dbt-spark on top of the same venv).
+ENGINE ?= duckdb
+SPARK_STAMP := $(VENV)/.spark-installed
+
 BI_VENV := .venv-bi
 BI_STAMP := $(BI_VENV)/.installed
 BI_PORT ?= 8088
 
-.PHONY: setup run test lint evaluate airflow scenario bench clean bi bi-setup bi-export bi-users
+.PHONY: setup spark-setup run test lint evaluate airflow scenario bench clean bi bi-setup bi-export bi-users
 
 setup: $(STAMP)
 
@@ -27,6 +31,14 @@ $(STAMP): requirements.txt
 	@$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements.txt
 	@echo "$(CURDIR)/plugins" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/vaxclean.pth
 	@touch $(STAMP)
+
+# The Spark engine: pyspark and dbt-spark into the same venv (requirements-spark.txt is constrained by
+# requirements.txt: no shared pin moves); reinstalled when either lock changed. Java 17+ comes from the system.
+spark-setup: $(SPARK_STAMP)
+
+$(SPARK_STAMP): requirements-spark.txt $(STAMP)
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements-spark.txt
+	@touch $(SPARK_STAMP)
 
 # Superset in its own environment (its pins conflict with Airflow's); reinstalled when its lock changed.
 bi-setup: $(BI_STAMP)
@@ -48,8 +60,8 @@ bi-export: setup bi-setup
 bi-users: setup bi-setup
 	$(PY) -m vaxclean.bi users --warehouse "$(WAREHOUSE)" --csv "$(CSV)"
 
-run: setup
-	$(PY) -m vaxclean.cli run --warehouse "$(WAREHOUSE)" $(if $(SCENARIO),--scenario "$(SCENARIO)",--people $(PEOPLE) --seed $(SEED))
+run: setup $(if $(filter spark,$(ENGINE)),spark-setup)
+	VAXCLEAN_ENGINE=$(ENGINE) $(PY) -m vaxclean.cli run --warehouse "$(WAREHOUSE)" $(if $(SCENARIO),--scenario "$(SCENARIO)",--people $(PEOPLE) --seed $(SEED))
 
 evaluate: setup
 	$(PY) -m vaxclean.evaluate --warehouse "$(WAREHOUSE)" $(if $(SCENARIO),--scenario "$(SCENARIO)",--scenario "$(WAREHOUSE)/demo_scenario")
@@ -67,7 +79,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check plugins dags tests
 
-test: setup bi-setup lint
+test: setup bi-setup spark-setup lint
 	$(VENV)/bin/pytest -q tests
 
 clean:

@@ -6,7 +6,7 @@
 -#}
 {% macro citizen_id_birth_year(id_column) -%}
     case
-        when regexp_full_match({{ id_column }}, '\d{12}') and substr({{ id_column }}, 4, 1) in ('0', '1', '2', '3')
+        when {{ matches_fully(id_column, "'\\d{12}'") }} and substr({{ id_column }}, 4, 1) in ('0', '1', '2', '3')
             then case when substr({{ id_column }}, 4, 1) in ('0', '1') then 1900 else 2000 end
                 + cast(substr({{ id_column }}, 5, 2) as integer)
     end
@@ -14,7 +14,7 @@
 
 {% macro citizen_id_gender(id_column) -%}
     case
-        when regexp_full_match({{ id_column }}, '\d{12}') then
+        when {{ matches_fully(id_column, "'\\d{12}'") }} then
             case substr({{ id_column }}, 4, 1)
                 when '0' then 'male' when '2' then 'male'
                 when '1' then 'female' when '3' then 'female'

@@ -169,8 +169,16 @@
 {%- endmacro %}
 
 
-{#- on-run-start: the kept rows belong to the run that made them (see above). -#}
+{#- on-run-start: the kept rows belong to the run that made them (see above). A Spark build is full: it keeps
+    none (macros/engine/full_builds.sql). -#}
 {% macro drop_rederived_rows() -%}
+    {{ return(adapter.dispatch('drop_rederived_rows', 'vaxclean')()) }}
+{%- endmacro %}
+
+{% macro spark__drop_rederived_rows() -%}
+{%- endmacro %}
+
+{% macro default__drop_rederived_rows() -%}
     {%- if execute -%}
         {%- set schema = generate_schema_name('intermediate', none) -%}
         {%- set kept = run_query("select table_name from duckdb_tables() where database_name = '" ~ target.database

@@ -11,8 +11,16 @@
 {%- endmacro %}
 
 
-{#- Pre-hook of stg_platform__immunizations (a null time: every row is re-derived). -#}
+{#- Pre-hook of stg_platform__immunizations (a null time: every row is re-derived). A Spark build is full and its
+    tests read every row: nothing to keep (macros/engine/full_builds.sql). -#}
 {% macro keep_platform_staging_since() -%}
+    {{ return(adapter.dispatch('keep_platform_staging_since', 'vaxclean')()) }}
+{%- endmacro %}
+
+{% macro spark__keep_platform_staging_since() -%}
+{%- endmacro %}
+
+{% macro default__keep_platform_staging_since() -%}
     create or replace table {{ platform_staging_since_relation(this) }} as
     {% if is_incremental() -%}
         select max(last_extracted_at) as since from {{ this }}
@@ -40,4 +48,13 @@
         )) dbt_scoped
     {%- endset -%}
     {{ return(rederived) }}
+{%- endmacro %}
+
+
+{#- Post-hook of stg_platform__immunizations: an incremental run brought the records whose newest version is a
+    tombstone to delete their old rows; the tombstones go too. A full build selects none. -#}
+{% macro delete_platform_tombstones(tombstone) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where source = '{{ tombstone }}'
+    {%- endif -%}
 {%- endmacro %}

@@ -26,6 +26,10 @@
 | VAXCLEAN_RAW_RETENTION_DAYS | (off) | remove raw personal data older than this: quarantined rows' raw text, population snapshots but the newest (vaxclean.retention) |
 | VAXCLEAN_TASK_RETRIES | 2 | retries of a failed Airflow task (not of a deterministic failure: a gate, a dbt test or model error) |
 | VAXCLEAN_TASK_TIMEOUT_MINUTES | 60 | execution timeout of every Airflow task |
+| VAXCLEAN_ENGINE | duckdb | `spark`: dbt builds on the profile's `spark` target (vaxclean.transform.spark) |
+| VAXCLEAN_SPARK_MASTER | local[2] | the local Spark session's master (profile method `session`) |
+| VAXCLEAN_SPARK_DRIVER_MEMORY | 4g | driver memory of the local Spark session |
+| VAXCLEAN_SPARK_SHUFFLE_PARTITIONS | 8 | spark.sql.shuffle.partitions of the local session (adaptive execution coalesces) |
 | VAXCLEAN_DUCKDB_THREADS | 2 | DuckDB threads for the build |
 | VAXCLEAN_DUCKDB_MEMORY_LIMIT | 6GB | DuckDB memory limit for the build |
 | VAXCLEAN_PSEUDONYM_SECRET | (none: required) | key of the BI layer's citizen pseudonyms (HMAC), at least 32 characters; or |
@@ -47,6 +51,13 @@ DAGS_DIR = PROJECT_ROOT / "dags"
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "")
     return value if value else default
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _env(name, default)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,10 @@ class Settings:
     publish_deadline_hours: float
     approval_timeout_hours: float
     raw_retention_days: float | None
+    engine: str  # duckdb | spark
+    spark_master: str
+    spark_driver_memory: str
+    spark_shuffle_partitions: int
     duckdb_threads: int
     duckdb_memory_limit: str
     restricted_group: str  # a group name or number; "" = the group the process creates files with
@@ -132,6 +147,10 @@ def settings() -> Settings:
         publish_deadline_hours=float(_env("VAXCLEAN_PUBLISH_DEADLINE_HOURS", "26")),
         approval_timeout_hours=float(_env("VAXCLEAN_APPROVAL_TIMEOUT_HOURS", "2")),
         raw_retention_days=float(_env("VAXCLEAN_RAW_RETENTION_DAYS", "0")) or None,
+        engine=_choice("VAXCLEAN_ENGINE", "duckdb", ("duckdb", "spark")),
+        spark_master=_env("VAXCLEAN_SPARK_MASTER", "local[2]"),
+        spark_driver_memory=_env("VAXCLEAN_SPARK_DRIVER_MEMORY", "4g"),
+        spark_shuffle_partitions=int(_env("VAXCLEAN_SPARK_SHUFFLE_PARTITIONS", "8")),
         duckdb_threads=int(_env("VAXCLEAN_DUCKDB_THREADS", "2")),
         duckdb_memory_limit=_env("VAXCLEAN_DUCKDB_MEMORY_LIMIT", "6GB"),
         restricted_group=_env("VAXCLEAN_RESTRICTED_GROUP", "").strip(),

@@ -8,14 +8,14 @@
   male/female, 2/3: 2000s), 2 digits birth year, 6 digits serial.
 -#}
 {% macro id_digits(column) -%}
-    {%- set t = "trim(cast(" ~ column ~ " as varchar))" -%}
+    {%- set t = "trim(cast(" ~ column ~ " as string))" -%}
     nullif(
         case
-            when regexp_full_match({{ t }}, '\d+\.0+') then regexp_replace({{ t }}, '\.0+$', '')
+            when {{ matches_fully(t, "'\\d+\\.0+'") }} then regexp_replace({{ t }}, '\.0+$', '')
             -- a number too large for any ID (9E99) stays as typed: one value must not stop the build
-            when regexp_full_match({{ t }}, '\d(\.\d+)?[eE]\+?\d{1,2}')
-                then coalesce(cast(try_cast(try_cast({{ t }} as double) as hugeint) as varchar), upper({{ t }}))
-            else upper(regexp_replace({{ t }}, '[\s.\-_/,]', '', 'g'))
+            when {{ matches_fully(t, "'\\d(\\.\\d+)?[eE]\\+?\\d{1,2}'") }}
+                then coalesce(cast(try_cast(try_cast({{ t }} as double) as decimal(38, 0)) as string), upper({{ t }}))
+            else upper({{ regexp_replace_all(t, "'[\\s.\\-_/,]'", "''") }})
         end,
         ''
     )
@@ -24,7 +24,7 @@
 {% macro id_class(digits) -%}
     case
         when {{ digits }} is null then 'missing'
-        when not regexp_full_match({{ digits }}, '\d+') then 'invalid'
+        when not {{ matches_fully(digits, "'\\d+'") }} then 'invalid'
         when length({{ digits }}) = 12 then 'cccd12'
         when length({{ digits }}) = 9 then 'cmnd9'
         when length({{ digits }}) = 11 then 'cccd12_lost_zero'
@@ -44,13 +44,13 @@
 
 {#- For a 12-digit citizen ID: the decoded gender and birth year (null otherwise). -#}
 {% macro cccd_gender(id12) -%}
-    case when regexp_full_match({{ id12 }}, '\d{12}') then
+    case when {{ matches_fully(id12, "'\\d{12}'") }} then
         case substr({{ id12 }}, 4, 1) when '0' then 'male' when '1' then 'female' when '2' then 'male' when '3' then 'female' end
     end
 {%- endmacro %}
 
 {% macro cccd_birth_year(id12) -%}
-    case when regexp_full_match({{ id12 }}, '\d{12}') and substr({{ id12 }}, 4, 1) in ('0', '1', '2', '3') then
+    case when {{ matches_fully(id12, "'\\d{12}'") }} and substr({{ id12 }}, 4, 1) in ('0', '1', '2', '3') then
         (case when substr({{ id12 }}, 4, 1) in ('0', '1') then 1900 else 2000 end) + cast(substr({{ id12 }}, 5, 2) as integer)
     end
 {%- endmacro %}

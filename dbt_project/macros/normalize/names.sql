@@ -19,7 +19,7 @@
     {%- for a_tone, o_tone, u_tone in tones -%}
         {%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", 'o" ~ a_tone ~ "$', '" ~ o_tone ~ "a')" -%}
         {%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", 'o" ~ e_tones[a_tone] ~ "$', '" ~ o_tone ~ "e')" -%}
-        {%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", '(^|[^q])u" ~ y_tones[a_tone] ~ "$', '\\1" ~ u_tone ~ "y')" -%}
+        {%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", '(^|[^q])u" ~ y_tones[a_tone] ~ "$', '" ~ backreference(1) ~ u_tone ~ "y')" -%}
     {%- endfor -%}
     {{ ns.expr }}
 {%- endmacro %}
@@ -31,29 +31,27 @@
 -#}
 {% macro normalize_name(column) -%}
     nullif(
-        array_to_string(
-            list_transform(
-                list_transform(
-                    string_split(lower(regexp_replace(trim(nfc_normalize(cast({{ column }} as varchar))), '\s+', ' ', 'g')), ' '),
-                    lambda w: case
-                        when regexp_matches(w, '(o[àáảãạèéẻẽẹ]|u[ỳýỷỹỵ])$') then {{ _tone_placement('w') }}
-                        else w
-                    end
+        {{ join_list(
+            list_map(
+                list_map(
+                    split_text("lower(" ~ regexp_replace_all("trim(" ~ nfc("cast(" ~ column ~ " as string)") ~ ")", "'\\s+'", "' '") ~ ")", "' '"),
+                    'w',
+                    "case when " ~ matches('w', "'(o[àáảãạèéẻẽẹ]|u[ỳýỷỹỵ])$'") ~ " then " ~ _tone_placement('w') ~ " else w end"
                 ),
-                lambda w: upper(left(w, 1)) || substr(w, 2)
+                'w',
+                "upper(left(w, 1)) || substr(w, 2)"
             ),
-            ' '
-        ),
+            "' '"
+        ) }},
         ''
     )
 {%- endmacro %}
 
 {% macro name_key(normalized_name_column) -%}
     nullif(
-        regexp_replace(
-            lower(strip_accents(replace(replace({{ normalized_name_column }}, 'đ', 'd'), 'Đ', 'D'))),
-            '[^a-z ]', '', 'g'
-        ),
+        {{ regexp_replace_all(
+            "lower(" ~ without_accents("replace(replace(" ~ normalized_name_column ~ ", 'đ', 'd'), 'Đ', 'D')") ~ ")",
+            "'[^a-z ]'", "''") }},
         ''
     )
 {%- endmacro %}

@@ -3,19 +3,15 @@
   UTC TIMESTAMP. Text without an offset is taken as UTC already (the contracts' convention).
 -#}
 {% macro to_utc_timestamp(column) -%}
-    {%- set t = "trim(cast(" ~ column ~ " as varchar))" -%}
+    {%- set t = "trim(cast(" ~ column ~ " as string))" -%}
     (case
-        when regexp_matches({{ t }}, '(Z|[+-]\d{2}:?\d{2})$') then timezone('UTC', try_cast({{ t }} as timestamptz))
-        when regexp_matches({{ t }}, '^\d{1,2}/\d{1,2}/\d{4}') then coalesce(
-            try_strptime({{ t }}, '%d/%m/%Y %H:%M:%S'),
-            try_strptime({{ t }}, '%d/%m/%Y %H:%M'),
-            try_strptime({{ t }}, '%d/%m/%Y')
-        )
+        when {{ matches(t, "'(Z|[+-]\\d{2}:?\\d{2})$'") }} then {{ utc_of_offset_text(t) }}
+        when {{ matches(t, "'^\\d{1,2}/\\d{1,2}/\\d{4}'") }} then {{ timestamp_dmy(t) }}
         else try_cast({{ t }} as timestamp)
     end)
 {%- endmacro %}
 
 {#- to_utc_naive: a TIMESTAMPTZ column (load metadata) as naive UTC. -#}
 {% macro to_utc_naive(column) -%}
-    timezone('UTC', {{ column }})
+    {{ utc_naive(column) }}
 {%- endmacro %}

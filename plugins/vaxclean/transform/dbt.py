@@ -222,12 +222,17 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
     warehouse_dir = Path(warehouse_dir).resolve()
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     command = " ".join(args[:1]) or "dbt"
-    cli_args = _cli_args(args, warehouse_dir, vars, target_dir)
     with _environment(warehouse_dir):
         # settings() is read now so the DuckDB knobs in profiles.yml see the same defaults as config.py
         knobs = settings()
         os.environ.setdefault("VAXCLEAN_DUCKDB_THREADS", str(knobs.duckdb_threads))
         os.environ.setdefault("VAXCLEAN_DUCKDB_MEMORY_LIMIT", knobs.duckdb_memory_limit)
+        if knobs.engine == "spark" and "--target" not in args:
+            from vaxclean.transform import spark
+
+            spark.prepare(warehouse_dir)  # the session dbt-spark's session method finds, the raw lake registered
+            args, target_dir = [*args, "--target", "spark"], f"{target_dir}_spark"
+        cli_args = _cli_args(args, warehouse_dir, vars, target_dir)
         log.info("dbt %s on %s", command, warehouse_dir)
         try:
             outcome = dbtRunner(manifest=manifest, callbacks=[_log_event]).invoke(cli_args)

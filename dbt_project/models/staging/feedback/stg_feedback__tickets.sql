@@ -25,7 +25,7 @@ versions as (
 ranked as (
     select
         *,
-        count(distinct updated_at) over (partition by ticket_id) as version_count,
+        {{ count_distinct_over('updated_at', 'partition by ticket_id') }} as version_count,
         row_number() over (
             partition by ticket_id order by updated_at desc nulls last, extracted_at desc, _load_id desc
         ) as version_rank
@@ -42,21 +42,18 @@ fields as (
         ticket_id,
         updated_at,
         version_count,
-        json_extract_string(payload, '$.channel') as channel,
-        json_extract_string(payload, '$.received_at') as received_at_text,
-        json_extract_string(payload, '$.full_name') as full_name_reported,
-        json_extract_string(payload, '$.id_number') as id_number_reported,
-        json_extract_string(payload, '$.phone') as phone_reported,
-        json_extract_string(payload, '$.date_of_birth') as date_of_birth_reported,
-        json_extract_string(payload, '$.commune_code') as commune_code_reported,
-        json_extract_string(payload, '$.category') as category_reported,
-        json_extract_string(payload, '$.description') as description,
-        json_extract_string(payload, '$.status') as status_reported,
-        json_extract_string(payload, '$.assigned_unit') as assigned_unit,
-        json_transform(
-            coalesce(json_extract(payload, '$.status_history'), '[]'),
-            '[{"status": "VARCHAR", "at": "VARCHAR", "unit": "VARCHAR"}]'
-        ) as status_history_raw
+        {{ json_text('payload', '$.channel') }} as channel,
+        {{ json_text('payload', '$.received_at') }} as received_at_text,
+        {{ json_text('payload', '$.full_name') }} as full_name_reported,
+        {{ json_text('payload', '$.id_number') }} as id_number_reported,
+        {{ json_text('payload', '$.phone') }} as phone_reported,
+        {{ json_text('payload', '$.date_of_birth') }} as date_of_birth_reported,
+        {{ json_text('payload', '$.commune_code') }} as commune_code_reported,
+        {{ json_text('payload', '$.category') }} as category_reported,
+        {{ json_text('payload', '$.description') }} as description,
+        {{ json_text('payload', '$.status') }} as status_reported,
+        {{ json_text('payload', '$.assigned_unit') }} as assigned_unit,
+        {{ json_text_records(json_part('payload', '$.status_history'), ['status', 'at', 'unit']) }} as status_history_raw
     from newest
 ),
 
@@ -88,10 +85,8 @@ normalized as (
         end as status,
         nullif(trim(status_reported), '') as status_as_sent,
         assigned_unit,
-        list_transform(
-            status_history_raw,
-            lambda h: {'status': lower(trim(h.status)), 'at': {{ to_utc_timestamp('h.at') }}, 'unit': h.unit}
-        ) as status_history,
+        {{ list_map('status_history_raw', 'h', struct_of([
+            ('status', 'lower(trim(h.status))'), ('at', to_utc_timestamp('h.at')), ('unit', 'h.unit')])) }} as status_history,
         updated_at,
         version_count
     from fields

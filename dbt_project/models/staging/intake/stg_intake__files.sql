@@ -12,14 +12,14 @@ source as (
 
 final as (
     select
-        cast(file_sha256 || ':' || file_path as varchar) as file_key,
-        cast(file_sha256 as varchar) as file_sha256,
-        cast(source as varchar) as source,
-        cast(file_path as varchar) as file_path,
-        cast(case when source = 'site_batch' then split_part(file_path, '/', 2) end as varchar) as site_code,
+        cast(file_sha256 || ':' || file_path as string) as file_key,
+        cast(file_sha256 as string) as file_sha256,
+        cast(source as string) as source,
+        cast(file_path as string) as file_path,
+        cast(case when source = 'site_batch' then split_part(file_path, '/', 2) end as string) as site_code,
         cast(size_bytes as bigint) as size_bytes,
-        cast(status as varchar) as status,
-        cast(load_id as varchar) as load_id,
+        cast(status as string) as status,
+        cast(load_id as string) as load_id,
         {{ to_utc_naive('registered_at') }} as registered_at,
         cast(least(
             {{ to_utc_naive('file_modified_at') }}, {{ to_utc_naive('registered_at') }}

@@ -13,15 +13,15 @@ source as (
 
 final as (
     select
-        cast(md5(coalesce(load_id, '') || '#' || coalesce(cast(page as varchar), '') || '#'
-                 || coalesce(cast(line_number as varchar), '')) as varchar) as quarantined_row_id,
-        cast(load_id as varchar) as load_id,
-        cast(source as varchar) as source,
-        cast(file_path as varchar) as file_path,
-        cast(case when source = 'site_batch' then split_part(file_path, '/', 2) end as varchar) as site_code,
+        cast(md5(coalesce(load_id, '') || '#' || coalesce(cast(page as string), '') || '#'
+                 || coalesce(cast(line_number as string), '')) as string) as quarantined_row_id,
+        cast(load_id as string) as load_id,
+        cast(source as string) as source,
+        cast(file_path as string) as file_path,
+        cast(case when source = 'site_batch' then split_part(file_path, '/', 2) end as string) as site_code,
         cast(page as integer) as page,
         cast(line_number as integer) as line_number,
-        cast(reason as varchar) as reason,
+        cast(reason as string) as reason,
         {{ to_utc_naive('quarantined_at') }} as quarantined_at
     from source
     where load_id is not null

@@ -21,8 +21,6 @@
     'site_code': 'site_code', 'site_name': 'site_name', 'vaccine_reported': 'vaccine', 'lot_number': 'lot_number',
     'dose_number_text': 'dose_number', 'vaccinated_on_text': 'vaccinated_on', 'signed_text': 'signed',
     'signed_at_text': 'signed_at'} -%}
-{%- set payload_fields = {} -%}
-{%- for field in payload_fields_as.values() %}{% do payload_fields.update({field: 'VARCHAR'}) %}{% endfor -%}
 {#- delete + insert: DuckDB's MERGE rewrites every column of every row group an update touches; a delete and
     an insert of the changed records are far cheaper (docs/scaling.md, "Incremental builds"). -#}
 {{ config(
@@ -31,14 +29,14 @@
     unique_key='source_record_id',
     on_schema_change='fail',
     pre_hook="{{ keep_platform_staging_since() }}",
-    post_hook="delete from {{ this }} where source = '" ~ tombstone ~ "'",
+    post_hook="{{ delete_platform_tombstones('" ~ tombstone ~ "') }}",
 ) }}
 
 with
 
-source as not materialized (  -- scanned twice: versions without their payloads, then the newest ones' payloads
-    -- filename, file_row_number: DuckDB's virtual columns of a file scan, locating each version
-    select *, filename, file_row_number from {{ source('platform', 'immunizations') }}
+source as {{ cte_hint('not materialized') }} (  -- scanned twice: versions without their payloads, then the newest ones' payloads
+    -- filename, file_row_number: where each version lies in the lake (a file scan's virtual columns)
+    select *, {{ file_row_locator() }} from {{ source('platform', 'immunizations') }}
 ),
 
 {% if is_incremental() %}
@@ -73,7 +71,7 @@ versions as (
 ranked as (
     select
         *,
-        count(distinct updated_at) over (partition by record_id) as version_count,
+        {{ count_distinct_over('updated_at', 'partition by record_id') }} as version_count,
         max(extracted_at) over (partition by record_id) as last_extracted_at,
         -- when the record first reached the platform (an edit re-serves it with a newer updated_at)
         min(updated_at) over (partition by record_id) as first_updated_at,
@@ -100,7 +98,7 @@ newest as (
 ),
 
 fields as (
-    -- one parse of the payload per record (json_transform into a struct of texts), not one per field
+    -- one parse of the payload per record (into a struct of texts), not one per field
     select
         record_id,
         is_deleted,
@@ -108,11 +106,11 @@ fields as (
         version_count,
         last_extracted_at,
         first_updated_at,
-        json_transform(payload, '{{ tojson(payload_fields) }}') as payload_fields
+        {{ json_text_fields('payload', payload_fields_as.values() | list) }} as payload_fields
     from newest
 ),
 
-reported as materialized (  -- read three times below: parsed once
+reported as {{ cte_hint('materialized') }} (  -- read three times below: parsed once
     select
         record_id,
         is_deleted,

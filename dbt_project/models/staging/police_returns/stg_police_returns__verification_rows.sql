@@ -41,9 +41,9 @@ final as (
         -- a site batch row): one mistyped cell must not fail the staging gate for the province
         case
             when source_key in (' platform ', ' nen tang ', ' nen tang tiem chung ') then 'platform'
-            when source_key in (' site batch ', ' site batches ') or starts_with(source_key, ' tep cua diem tiem ')
+            when source_key in (' site batch ', ' site batches ') or source_key like ' tep cua diem tiem %'
                 then 'site_batch'
-            when regexp_full_match(source_record_id, '[^/]+/.+#.+') then 'site_batch'
+            when {{ matches_fully('source_record_id', "'[^/]+/.+#.+'") }} then 'site_batch'
             else 'platform'
         end as source,
         source_record_id,
@@ -57,7 +57,7 @@ final as (
         verified_id_number as police_verified_id_number_reported,
         -- digits, or null: an ID typed as words ("không rõ") stays in police_verified_id_number_reported, and a
         -- return that leans on it is refused (int_police_returns_validated: verified_id_unreadable)
-        case when regexp_full_match({{ id_digits('verified_id_number') }}, '\d+') then {{ id_digits('verified_id_number') }}
+        case when {{ matches_fully(id_digits('verified_id_number'), "'\\d+'") }} then {{ id_digits('verified_id_number') }}
         end as police_verified_id_digits,
         {{ id_candidate(id_digits('verified_id_number')) }} as police_verified_id_candidate,
         {{ normalize_name('verified_full_name') }} as police_verified_full_name,

@@ -17,7 +17,7 @@ ranked as (
         *,
         count(*) over (partition by source, source_record_id) as return_count,
         -- every return row of the record (order-free): a new or changed one re-derives the record
-        sum(hash(verification_rows)::hugeint) over (partition by source, source_record_id) as police_returns_hash,
+        sum(cast({{ row_fingerprint('verification_rows') }} as decimal(38, 0))) over (partition by source, source_record_id) as police_returns_hash,
         row_number() over (
             partition by source, source_record_id
             order by {{ police_return_order() }}
