@@ -42,10 +42,10 @@
 
 
 {#- SQL, one row: extracted_until, the newest platform extraction the previous build had (from its chain
-    state; naive UTC; none: -infinity, every version is newer). Joined (not a scalar subquery) so that a scan
-    filtered by it skips the row groups extracted before it. -#}
+    state; naive UTC; none: the year 1, every version is newer: '-infinity' is DuckDB's alone). Joined (not a
+    scalar subquery) so that a scan filtered by it skips the row groups extracted before it. -#}
 {% macro previous_extraction_watermark() -%}
-    select coalesce(max(extracted_at), '-infinity'::timestamp) as extracted_until
+    select coalesce(max(extracted_at), timestamp '0001-01-01 00:00:00') as extracted_until
     from {{ source('previous_build', 'dose_chain_state') }}
 {%- endmacro %}
 
@@ -55,8 +55,8 @@
     population: the records sharing a phone with a record whose hash changed are re-derived (R1). Keep
     in step with phone_owners / id_evidence there. -#}
 {% macro phone_evidence_hash(alias) -%}
-    hash({{ alias }}.phone, {{ alias }}.id_candidate, {{ alias }}.id_class, {{ alias }}.name_key,
-         {{ alias }}.date_of_birth, {{ alias }}.is_dob_year_only, {{ alias }}.gender)
+    {{ fingerprint([alias ~ '.phone', alias ~ '.id_candidate', alias ~ '.id_class', alias ~ '.name_key',
+                    alias ~ '.date_of_birth', alias ~ '.is_dob_year_only', alias ~ '.gender']) }}
 {%- endmacro %}
 
 

@@ -38,7 +38,7 @@
     {%- endif -%}
     {%- set since = platform_staging_since_relation(relation) -%}
     {%- set kept = run_query("select " ~ table_exists_sql(since)).columns[0].values()[0] -%}  {#- dose_chain.sql -#}
-    {%- set value = run_query("select max(since)::varchar from " ~ since).columns[0].values()[0] if kept else none -%}
+    {%- set value = run_query("select max(since)::string from " ~ since).columns[0].values()[0] if kept else none -%}
     {%- if value is none -%}
         {{ return(base) }}
     {%- endif -%}

@@ -13,7 +13,7 @@ doses as (
 ),
 
 codes as (
-    select distinct 'issue' as domain, unnest(issues) as code from doses
+    select distinct 'issue' as domain, {{ explode_list('issues') }} as code from doses
     union
     select distinct 'match_status', match_status from doses
     union
@@ -25,7 +25,7 @@ codes as (
     union
     select distinct 'worklist_status', status from {{ ref('commune_worklist') }}
     union
-    select distinct 'issue', unnest(reasons) from {{ ref('commune_worklist') }}
+    select distinct 'issue', {{ explode_list('reasons') }} from {{ ref('commune_worklist') }}
     union
     select distinct 'verification_outcome', outcome from {{ ref('worklist_verification_history') }}
     union
@@ -47,7 +47,7 @@ codes as (
     union
     select distinct 'site_kind_source', kind_source from {{ ref('vaccination_sites') }}
     union
-    select distinct 'site_evidence', unnest(evidence) from {{ ref('vaccination_sites') }}
+    select distinct 'site_evidence', {{ explode_list('evidence') }} from {{ ref('vaccination_sites') }}
 )
 
 select codes.domain, codes.code

@@ -294,6 +294,17 @@
     get_json_object({{ json }}, '{{ path }}')
 {%- endmacro %}
 
+{#- the type of a fingerprint (macros/engine/sql.sql): DuckDB's hash is unsigned, Spark's xxhash64 signed -#}
+{% macro fingerprint_type() -%}
+    {{ return(adapter.dispatch('fingerprint_type', 'vaxclean')()) }}
+{%- endmacro %}
+{% macro duckdb__fingerprint_type() -%}
+    ubigint
+{%- endmacro %}
+{% macro spark__fingerprint_type() -%}
+    bigint
+{%- endmacro %}
+
 {#- a fingerprint of a whole row of the relation `alias` -#}
 {% macro row_fingerprint(alias) -%}
     {{ return(adapter.dispatch('row_fingerprint', 'vaxclean')(alias)) }}
@@ -314,4 +325,179 @@
 {%- endmacro %}
 {% macro spark__count_distinct_over(expression, over) -%}
     size(collect_set({{ expression }}) over ({{ over }}))
+{%- endmacro %}
+
+{#- dbt's cast (its contract check casts null to each declared type): the contracts spell types as DuckDB
+    does (docs/mart_columns.md); Spark reads varchar as string and T[] as array<T>. -#}
+{% macro spark__cast(field, type) -%}
+    {%- set spelled = modules.re.sub('\\bvarchar\\b', 'string', type | lower) -%}
+    {%- set spelled = modules.re.sub('^(\\w+)\\[\\]$', 'array<\\1>', spelled) -%}
+    cast({{ field }} as {{ spelled }})
+{%- endmacro %}
+
+{#- the type of a list of texts -#}
+{% macro string_list_type() -%}
+    {{ return(adapter.dispatch('string_list_type', 'vaxclean')()) }}
+{%- endmacro %}
+{% macro duckdb__string_list_type() -%}
+    string[]
+{%- endmacro %}
+{% macro spark__string_list_type() -%}
+    array<string>
+{%- endmacro %}
+
+{#- a list of the expressions (items: a list of SQL texts); the empty list of texts -#}
+{% macro list_of(items) -%}
+    {{ return(adapter.dispatch('list_of', 'vaxclean')(items)) }}
+{%- endmacro %}
+{% macro duckdb__list_of(items) -%}
+    [{{ items | join(', ') }}]
+{%- endmacro %}
+{% macro spark__list_of(items) -%}
+    array({{ items | join(', ') }})
+{%- endmacro %}
+
+{% macro empty_string_list() -%}
+    {{ return(adapter.dispatch('empty_string_list', 'vaxclean')()) }}
+{%- endmacro %}
+{% macro duckdb__empty_string_list() -%}
+    cast([] as string[])
+{%- endmacro %}
+{% macro spark__empty_string_list() -%}
+    cast(array() as array<string>)
+{%- endmacro %}
+
+{#- aggregates into a list: every non-null value (order unspecified); the distinct non-null values; the values
+    ordered by keys (each ascending, nulls last) -#}
+{% macro list_agg(value) -%}
+    {{ return(adapter.dispatch('list_agg', 'vaxclean')(value)) }}
+{%- endmacro %}
+{% macro duckdb__list_agg(value) -%}
+    list({{ value }}) filter (where {{ value }} is not null)
+{%- endmacro %}
+{% macro spark__list_agg(value) -%}
+    collect_list({{ value }})
+{%- endmacro %}
+
+{% macro set_agg(value) -%}
+    {{ return(adapter.dispatch('set_agg', 'vaxclean')(value)) }}
+{%- endmacro %}
+{% macro duckdb__set_agg(value) -%}
+    list(distinct {{ value }}) filter (where {{ value }} is not null)
+{%- endmacro %}
+{% macro spark__set_agg(value) -%}
+    collect_set({{ value }})
+{%- endmacro %}
+
+{% macro ordered_list_agg(value, keys) -%}
+    {{ return(adapter.dispatch('ordered_list_agg', 'vaxclean')(value, keys)) }}
+{%- endmacro %}
+{% macro duckdb__ordered_list_agg(value, keys) -%}
+    list({{ value }} order by {% for key in keys %}{{ key }} nulls last{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+{% macro spark__ordered_list_agg(value, keys) -%}
+    transform(array_sort(collect_list(named_struct(
+        {%- for key in keys %}'n{{ loop.index }}', {{ key }} is null, 'k{{ loop.index }}', {{ key }}, {% endfor -%}
+        'v', {{ value }}))), s -> s.v)
+{%- endmacro %}
+
+{#- the first / last element of a list (null when empty) -#}
+{% macro list_first(list) -%}
+    {{ return(adapter.dispatch('list_first', 'vaxclean')(list)) }}
+{%- endmacro %}
+{% macro duckdb__list_first(list) -%}
+    ({{ list }})[1]
+{%- endmacro %}
+{% macro spark__list_first(list) -%}
+    try_element_at({{ list }}, 1)
+{%- endmacro %}
+
+{% macro list_last(list) -%}
+    {{ return(adapter.dispatch('list_last', 'vaxclean')(list)) }}
+{%- endmacro %}
+{% macro duckdb__list_last(list) -%}
+    ({{ list }})[-1]
+{%- endmacro %}
+{% macro spark__list_last(list) -%}
+    try_element_at({{ list }}, -1)
+{%- endmacro %}
+
+{#- two lists share an element -#}
+{% macro lists_overlap(a, b) -%}
+    {{ return(adapter.dispatch('lists_overlap', 'vaxclean')(a, b)) }}
+{%- endmacro %}
+{% macro duckdb__lists_overlap(a, b) -%}
+    list_has_any({{ a }}, {{ b }})
+{%- endmacro %}
+{% macro spark__lists_overlap(a, b) -%}
+    coalesce(arrays_overlap({{ a }}, {{ b }}), false)
+{%- endmacro %}
+
+{#- one row per element of the list (in a select list) -#}
+{% macro explode_list(list) -%}
+    {{ return(adapter.dispatch('explode_list', 'vaxclean')(list)) }}
+{%- endmacro %}
+{% macro duckdb__explode_list(list) -%}
+    unnest({{ list }})
+{%- endmacro %}
+{% macro spark__explode_list(list) -%}
+    explode({{ list }})
+{%- endmacro %}
+
+{#- days from start to end (calendar days: date boundaries crossed, as DuckDB's date_diff('day', ...)) -#}
+{% macro days_between(start, end) -%}
+    {{ return(adapter.dispatch('days_between', 'vaxclean')(start, end)) }}
+{%- endmacro %}
+{% macro duckdb__days_between(start, end) -%}
+    date_diff('day', {{ start }}, {{ end }})
+{%- endmacro %}
+{% macro spark__days_between(start, end) -%}
+    datediff({{ end }}, {{ start }})
+{%- endmacro %}
+
+{#- a timestamp `days` days later -#}
+{% macro add_days_ts(ts, days) -%}
+    {{ return(adapter.dispatch('add_days_ts', 'vaxclean')(ts, days)) }}
+{%- endmacro %}
+{% macro duckdb__add_days_ts(ts, days) -%}
+    ({{ ts }} + to_days(cast({{ days }} as integer)))
+{%- endmacro %}
+{% macro spark__add_days_ts(ts, days) -%}
+    ({{ ts }} + make_dt_interval(cast({{ days }} as int)))
+{%- endmacro %}
+
+{#- the days from first to last, one row each, as `as_of_date` (in a select list; none when first > last) -#}
+{% macro date_series(first, last) -%}
+    {{ return(adapter.dispatch('date_series', 'vaxclean')(first, last)) }}
+{%- endmacro %}
+{% macro duckdb__date_series(first, last) -%}
+    unnest({{ list_map("generate_series(cast(" ~ first ~ " as date), cast(" ~ last ~ " as date), interval 1 day)", 'd', 'cast(d as date)') }})
+{%- endmacro %}
+{% macro spark__date_series(first, last) -%}
+    explode(case when cast({{ first }} as date) <= cast({{ last }} as date)
+        then sequence(cast({{ first }} as date), cast({{ last }} as date), interval 1 day) end)
+{%- endmacro %}
+
+{#- Jinja: whether the table `relation` exists now (asked of the database: a table a hook or a strategy made
+    is not in dbt's relation cache) -#}
+{% macro relation_exists(relation) -%}
+    {{ return(adapter.dispatch('relation_exists', 'vaxclean')(relation)) }}
+{%- endmacro %}
+{% macro duckdb__relation_exists(relation) -%}
+    {{ return(run_query("select " ~ table_exists_sql(relation)).columns[0].values()[0]) }}
+{%- endmacro %}
+{% macro spark__relation_exists(relation) -%}
+    {{ return(run_query("show tables in " ~ relation.schema ~ " like '" ~ relation.identifier ~ "'") | length > 0) }}
+{%- endmacro %}
+
+{#- Jaro-Winkler similarity as DuckDB computes it (Spark's own finds the matching characters differently:
+    vaxclean.linkage.similarity, registered in the session by vaxclean.transform.spark) -#}
+{% macro jaro_winkler(a, b) -%}
+    {{ return(adapter.dispatch('jaro_winkler', 'vaxclean')(a, b)) }}
+{%- endmacro %}
+{% macro duckdb__jaro_winkler(a, b) -%}
+    jaro_winkler_similarity({{ a }}, {{ b }})
+{%- endmacro %}
+{% macro spark__jaro_winkler(a, b) -%}
+    vaxclean_jaro_winkler({{ a }}, {{ b }})
 {%- endmacro %}

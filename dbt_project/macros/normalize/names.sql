@@ -60,5 +60,5 @@
 {#- SQL: two name keys name the same person allowing for typing (identity resolution's `is_name_close`:
     equal, Jaro-Winkler >= 0.9, or at most two edits). -#}
 {% macro names_close(a, b) -%}
-    ({{ a }} = {{ b }} or jaro_winkler_similarity({{ a }}, {{ b }}) >= 0.9 or damerau_levenshtein({{ a }}, {{ b }}) <= 2)
+    ({{ a }} = {{ b }} or {{ jaro_winkler(a, b) }} >= 0.9 or damerau_levenshtein({{ a }}, {{ b }}) <= 2)
 {%- endmacro %}

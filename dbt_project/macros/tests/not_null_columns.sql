@@ -9,9 +9,17 @@ with null_counts as (
         count(*) filter (where {{ column }} is null) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ model }}
+),
+
+-- one row per column (the counts above, unpivoted)
+per_column as (
+    {%- for column in columns %}
+    select '{{ column }}' as column_name, {{ column }} as null_rows from null_counts
+    {{- "\n    union all" if not loop.last }}
+    {%- endfor %}
 )
 
 select column_name, null_rows
-from (unpivot null_counts on columns(*) into name column_name value null_rows)
+from per_column
 where null_rows > 0
 {% endtest %}

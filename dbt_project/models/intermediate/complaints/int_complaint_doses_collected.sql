@@ -11,14 +11,13 @@
   of the previous build: its int_complaint_citizens_collected). Only those citizens' records are read
   from the whole table: none, and that read is skipped.
 -#}
+{#- The previous build's list is read only when continuing it (below); the line declares the dependency for
+    dbt (this model runs before the one that writes it), also on a full build. -#}
+-- depends_on: {{ source('previous_build', 'complaint_citizens') }}
 with
 
 complained as (
     {{ complained_citizens_sql() }}
-),
-
-newly_named as (
-    {{ complaints_newly_named_citizens_sql() }}
 ),
 
 -- R4's records as int_dose_records_sequenced re-derived them (every record on a full build)
@@ -28,10 +27,16 @@ rederived as (
 ),
 
 {% if is_incremental() %}
+-- read only when continuing the previous build: a full build has no previous list (the table may not exist)
+newly_named as (
+    {{ complaints_newly_named_citizens_sql() }}
+),
+
 doses as (
     select * from rederived
     where coalesce(citizen_id, candidate_citizen_id) not in (select citizen_id from newly_named)
-    union all by name
+    -- both sides have int_dose_records_sequenced's columns in its order (its kept rows are copied so)
+    union all
     select * from {{ ref('int_dose_records_sequenced') }}
     where coalesce(citizen_id, candidate_citizen_id) in (select citizen_id from newly_named)
 ),

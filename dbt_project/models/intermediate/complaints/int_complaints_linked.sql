@@ -61,7 +61,11 @@ inferred as (
     select
         complaint_texts.source,
         complaint_texts.ticket_id,
-        arg_min(keyword_patterns.category, [keyword_patterns.priority, -length(keyword_patterns.keyword)]) as category
+        -- the lowest priority, then the longest keyword (then the category: one answer on a tie)
+        min_by(
+            keyword_patterns.category,
+            (keyword_patterns.priority, -length(keyword_patterns.keyword), keyword_patterns.category)
+        ) as category
     from complaint_texts
     inner join keyword_patterns on complaint_texts.description_key like keyword_patterns.pattern
     group by complaint_texts.source, complaint_texts.ticket_id

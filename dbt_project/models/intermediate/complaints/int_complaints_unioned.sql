@@ -13,8 +13,8 @@ final as (
     select
         source, ticket_id, channel, received_at, full_name, name_key, id_class, id_candidate, phone,
         date_of_birth, is_dob_year_only, commune_code, category_reported, description, status,
-        coalesce(list_last(list_transform(status_history, lambda h: h.at)), updated_at) as status_at,
-        list_first(list_transform(list_filter(status_history, lambda h: h.status in ('resolved', 'rejected')), lambda h: h.at))
+        coalesce({{ list_last(list_map('status_history', 'h', 'h.at')) }}, updated_at) as status_at,
+        {{ list_first(list_map(list_keep('status_history', 'h', "h.status in ('resolved', 'rejected')"), 'h', 'h.at')) }}
             as resolved_at
     from tickets
     union all

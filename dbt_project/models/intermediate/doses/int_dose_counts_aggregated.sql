@@ -65,10 +65,10 @@ recounted as (
 
 final as (
     select
-        cast(commune_code as varchar) as commune_code,
-        cast(district_code as varchar) as district_code,
+        cast(commune_code as string) as commune_code,
+        cast(district_code as string) as district_code,
         cast(vaccinated_on as date) as vaccinated_on,
-        cast(match_status as varchar) as match_status,
+        cast(match_status as string) as match_status,
         cast(dose_records as bigint) as dose_records
     from recounted
 )

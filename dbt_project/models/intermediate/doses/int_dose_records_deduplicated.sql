@@ -83,13 +83,13 @@ pairs as (
     from candidates as a
     inner join all_candidates as b on a.citizen_id = b.citizen_id and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
-        and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
+        and abs({{ days_between('a.vaccinated_on', 'b.vaccinated_on') }}) <= {{ var('duplicate_window_days') }}
     union
     select a.dose_record_key, b.dose_record_key
     from candidates as a
     inner join all_candidates as b on a.id_candidate = b.id_candidate and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
-        and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
+        and abs({{ days_between('a.vaccinated_on', 'b.vaccinated_on') }}) <= {{ var('duplicate_window_days') }}
         and not (a.citizen_id is not null and b.citizen_id is not null and a.citizen_id <> b.citizen_id)
     union
     select a.dose_record_key, b.dose_record_key
@@ -97,7 +97,7 @@ pairs as (
     inner join all_candidates as b
         on a.name_key = b.name_key and a.date_of_birth = b.date_of_birth and a.vaccine_family = b.vaccine_family
     where a.dose_record_key <> b.dose_record_key
-        and abs(date_diff('day', a.vaccinated_on, b.vaccinated_on)) <= {{ var('duplicate_window_days') }}
+        and abs({{ days_between('a.vaccinated_on', 'b.vaccinated_on') }}) <= {{ var('duplicate_window_days') }}
         and not (a.citizen_id is not null and b.citizen_id is not null and a.citizen_id <> b.citizen_id)
         -- IDs one typo apart do not contradict the same name + birth date (a typo on one copy)
         and not (
@@ -125,8 +125,9 @@ preferences as (
                 {%- else %}
                 (candidates.source <> 'site_batch')::int,
                 {%- endif %}
-                candidates.vaccinated_on,
-                candidates.received_at,
+                -- (a time not known comes after every known one)
+                candidates.vaccinated_on nulls last,
+                candidates.received_at nulls last,
                 candidates.dose_record_key
         ) as preference
     from all_candidates as candidates
@@ -136,7 +137,7 @@ preferences as (
 originals as (
     select
         pairs.dose_record_key,
-        arg_min(pairs.other_key, other.preference) as original_key
+        min_by(pairs.other_key, other.preference) as original_key
     from pairs
     inner join preferences as this on pairs.dose_record_key = this.dose_record_key
     inner join preferences as other on pairs.other_key = other.dose_record_key
@@ -159,7 +160,7 @@ next_originals as (
 ),
 
 kept as (
-    select dose_record_key, arg_max(original_key, hops) as original_key
+    select dose_record_key, max_by(original_key, hops) as original_key
     from (
         with recursive chain (dose_record_key, original_key, hops) as (
             select dose_record_key, original_key, 1 from originals
@@ -181,7 +182,7 @@ final as (
         candidates.source_record_id,
         kept.original_key is not null as is_duplicate,
         split_part(kept.original_key, '/', 1) as duplicate_of_source,
-        nullif(substr(kept.original_key, strpos(kept.original_key, '/') + 1), '') as duplicate_of_record_id,
+        nullif(substr(kept.original_key, instr(kept.original_key, '/') + 1), '') as duplicate_of_record_id,
         -- the kept record's dose_record_key (null: not a duplicate), as the chain keys records
         kept.original_key
     from candidates

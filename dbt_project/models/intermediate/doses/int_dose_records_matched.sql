@@ -80,7 +80,7 @@ read_records as (
 ),
 
 records as (
-    select * exclude (is_in_scope) from read_records where is_in_scope
+    select {{ star_except(['is_in_scope']) }} from read_records where is_in_scope
 ),
 
 -- the records whose ID evidence phone_owners reads: R1, and the records sharing its phones
@@ -148,7 +148,7 @@ id_evidence as (
         -- equal keys first: the string distances only for the names that differ
         case
             when records.name_key = citizens.name_key then true
-            else jaro_winkler_similarity(records.name_key, citizens.name_key) >= 0.95
+            else {{ jaro_winkler('records.name_key', 'citizens.name_key') }} >= 0.95
         end as is_name_agreed,
         case
             when records.date_of_birth is null then null
@@ -159,7 +159,7 @@ id_evidence as (
         -- a typist's slip the ID + name prove: a few days off, or the same day and month a year off
         case
             when records.date_of_birth is null or records.is_dob_year_only or citizens.is_birth_year_only then null
-            else abs(date_diff('day', records.date_of_birth, citizens.date_of_birth)) <= 31
+            else abs({{ days_between('records.date_of_birth', 'citizens.date_of_birth') }}) <= 31
                 or (
                     abs(year(records.date_of_birth) - year(citizens.date_of_birth)) = 1
                     and month(records.date_of_birth) = month(citizens.date_of_birth)
@@ -213,10 +213,11 @@ name_summary as (
         count(*) filter (where is_same_commune) as commune_candidates,
         count(*) as province_candidates,
         count(*) filter (where is_same_commune and is_full_name_exact) as commune_exact_name_candidates,
-        -- best candidate first: same commune, exact name with diacritics, exact birth date
-        arg_min(
+        -- best candidate first: same commune, exact name with diacritics, exact birth date (then the smallest
+        -- ID: one answer on a tie)
+        min_by(
             citizen_id,
-            [(not is_same_commune)::int, (not is_full_name_exact)::int, (not is_dob_exact)::int]
+            ((not is_same_commune)::int, (not is_full_name_exact)::int, (not is_dob_exact)::int, citizen_id)
         ) as best_citizen_id,
         bool_or(is_dob_exact) filter (where is_same_commune) as is_commune_dob_exact,
         bool_or(is_dob_exact) as is_province_dob_exact,
@@ -229,7 +230,7 @@ name_summary as (
 -- 3. evidence across doses: whose phone it is --------------------------------------------------------
 phone_owners as (
     -- phones on doses whose ID, name, birth date and gender agree with the citizen the ID names
-    select records.phone, list(distinct id_evidence.citizen_id) as owner_citizen_ids
+    select records.phone, {{ set_agg('id_evidence.citizen_id') }} as owner_citizen_ids
     from evidence_records as records
     inner join id_evidence on records.dose_record_key = id_evidence.dose_record_key
     where records.phone is not null
@@ -255,14 +256,15 @@ joined as (
         id_evidence.is_id_gender_contradicted,
         id_evidence.is_id_digits_citizen,
         (
-            list_contains(phone_owners.owner_citizen_ids, linked.linked_citizen_id)
+            array_contains(phone_owners.owner_citizen_ids, linked.linked_citizen_id)
             or linked_citizens.phone = records.phone
         ) as is_phone_for_linked,
         (
-            list_contains(phone_owners.owner_citizen_ids, linked.second_citizen_id)
+            array_contains(phone_owners.owner_citizen_ids, linked.second_citizen_id)
             or second_citizens.phone = records.phone
         ) as is_phone_for_second,
-        len(list_filter(phone_owners.owner_citizen_ids, lambda owner: owner <> linked.linked_citizen_id)) > 0
+        -- (a phone without owners: null on DuckDB, false on Spark, whose size of null is -1; read as false below)
+        cardinality({{ list_keep('phone_owners.owner_citizen_ids', 'owner', 'owner <> linked.linked_citizen_id') }}) > 0
             as is_phone_for_other,
         id_evidence.citizen_id as id_citizen_id,
         id_evidence.match_method as id_match_method,
@@ -428,8 +430,7 @@ final as (
                 then case when linked_citizen_id is not null then 'probabilistic' else 'name_dob_commune' end
             else id_match_method
         end as match_method,
-        list_filter(
-            [
+        {%- set issue_codes %}
                 case when id_class = 'missing' then 'missing_id' end,
                 case when id_class = 'invalid' then 'bad_id_format' end,
                 case when id_class in ('cccd12', 'cmnd9', 'cccd12_lost_zero', 'cmnd9_lost_zero') and id_citizen_id is null
@@ -463,9 +464,8 @@ final as (
                 case when linked_citizen_id is not null and is_link_ambiguous then 'ambiguous_candidates' end,
                 case when id_citizen_id is null and commune_candidates = 0 and province_candidates >= 1
                     then 'commune_mismatch' end
-            ],
-            lambda code: code is not null
-        ) as issues
+        {%- endset %}
+        {{ list_keep(list_of([issue_codes]), 'code', 'code is not null') }} as issues
     from decided
 )
 

@@ -83,7 +83,8 @@ workplace_doses as (
 age_signal as (
     select dose_record_key, 'borrowed_identity_age' as signal
     from workplace_doses
-    where date_diff('year', date_of_birth, vaccinated_on)
+    -- the years between the birth year and the dose's, less one before the birthday
+    where year(vaccinated_on) - year(date_of_birth)
         - case when not is_birth_year_only
             and (month(vaccinated_on), day(vaccinated_on)) < (month(date_of_birth), day(date_of_birth))
             then 1 else 0 end
@@ -94,7 +95,7 @@ age_signal as (
 other_doses as (
     select
         workplace_doses.dose_record_key,
-        abs(date_diff('day', workplace_doses.vaccinated_on, other.vaccinated_on)) as days_apart,
+        abs({{ days_between('workplace_doses.vaccinated_on', 'other.vaccinated_on') }}) as days_apart,
         workplace_doses.dose_number_reported = other.dose_number_reported
             and workplace_doses.site_code is distinct from other.site_code as is_same_number_elsewhere
     from workplace_doses
@@ -125,8 +126,9 @@ missing_earlier as (
     from (
         select
             citizen_id, vaccinated_on, phone, dose_number_reported,
+            -- a dose without a date comes after every dated one
             count(*) over (
-                partition by citizen_id order by vaccinated_on, dose_record_key
+                partition by citizen_id order by vaccinated_on nulls last, dose_record_key
                 rows between unbounded preceding and 1 preceding
             ) as credited_before
         from credited
@@ -148,7 +150,7 @@ phone_signal as (
 ),
 
 signalled as (
-    select dose_record_key, list_sort(list(signal)) as signals  -- each source lists a signal once per record
+    select dose_record_key, array_sort({{ list_agg('signal') }}) as signals  -- each source lists a signal once per record
     from (
         select * from age_signal
         union all
@@ -174,7 +176,7 @@ final as (
     select
         deduplicated.dose_record_key,
         signalled.dose_record_key is not null as has_borrowed_identity_signal,
-        cast(coalesce(signalled.signals, original_signalled.signals) as varchar[]) as borrowed_identity_signals
+        cast(coalesce(signalled.signals, original_signalled.signals) as {{ string_list_type() }}) as borrowed_identity_signals
     from deduplicated
     semi join records on deduplicated.dose_record_key = records.dose_record_key
     left join signalled on deduplicated.dose_record_key = signalled.dose_record_key

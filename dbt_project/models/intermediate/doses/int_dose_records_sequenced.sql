@@ -76,7 +76,7 @@ resolved as (
         verified.candidate_citizen_id,
         verified.candidate_score,
         case when screened.dose_record_key is not null
-            then list_concat(verified.issues, ['suspected_borrowed_identity'], screened.borrowed_identity_signals)
+            then concat(verified.issues, {{ list_of(["'suspected_borrowed_identity'"]) }}, screened.borrowed_identity_signals)
             else verified.issues end as issues,
         verified.police_result,
         verified.worklist_status,
@@ -102,8 +102,9 @@ credited as (
     select
         resolved.dose_record_key,
         row_number() over (
+            -- a dose without a date comes after every dated one
             partition by resolved.citizen_id
-            order by resolved.vaccinated_on, resolved.is_signed desc, resolved.source, resolved.source_record_id
+            order by resolved.vaccinated_on nulls last, resolved.is_signed desc, resolved.source, resolved.source_record_id
         ) as dose_sequence,
         resolved.vaccinated_on,
         vaccines.primary_series_doses,
@@ -118,7 +119,7 @@ intervals as (
     select
         dose_record_key,
         dose_sequence,
-        date_diff('day', lag(vaccinated_on) over by_citizen, vaccinated_on) as days_since_previous,
+        {{ days_between('lag(vaccinated_on) over by_citizen', 'vaccinated_on') }} as days_since_previous,
         case
             when lag(dose_sequence) over by_citizen < lag(primary_series_doses) over by_citizen
                 then lag(min_interval_days) over by_citizen
@@ -135,10 +136,9 @@ final as (
         resolved.citizen_id,
         resolved.match_status,
         resolved.match_score,
-        list_sort(list_distinct(list_concat(
+        array_sort(array_distinct(concat(
             resolved.issues,
-            list_filter(
-                [
+            {%- set issue_codes %}
                     case when resolved.vaccine_code is null then 'unknown_vaccine' end,
                     case when resolved.vaccinated_on < date '{{ var('campaign_start_on') }}' then 'dose_before_campaign' end,
                     case when intervals.days_since_previous < intervals.min_days_since_previous
@@ -146,9 +146,8 @@ final as (
                     case when intervals.dose_sequence is not null
                         and resolved.dose_number_reported is distinct from intervals.dose_sequence
                         then 'dose_number_inconsistent' end
-                ],
-                lambda code: code is not null
-            )
+            {%- endset %}
+            {{ list_keep(list_of([issue_codes]), 'code', 'code is not null') }}
         ))) as issues,
         resolved.duplicate_of_source,
         resolved.duplicate_of_record_id,

@@ -11,6 +11,9 @@
   Incremental by scope R0 (int_dose_scopes_changed, macros/dose_chain.sql): a record's row reads only
   the record.
 -#}
+{#- The previous build's state is read only when continuing it (below); the line declares the dependency for
+    dbt (this model runs before the one that writes it), also on a full build. -#}
+-- depends_on: {{ source('previous_build', 'dose_chain_state') }}
 with
 
 -- R0's platform records (int_dose_scopes_changed): on an incremental build, those with a new version come
@@ -20,14 +23,14 @@ with
 platform_scope as (
     select substr(dose_record_key, 10) as source_record_id, has_new_platform_version
     from {{ ref('int_dose_scopes_changed') }}
-    where starts_with(dose_record_key, 'platform/')
+    where left(dose_record_key, 9) = 'platform/'
 ),
 
+{% if is_incremental() %}
 previous_watermark as (
     {{ previous_extraction_watermark() }}
 ),
 
-{% if is_incremental() %}
 platform as (
     select staged.* from {{ ref('stg_platform__immunizations') }} as staged
     semi join previous_watermark on staged.last_extracted_at > previous_watermark.extracted_until
@@ -89,8 +92,8 @@ unioned as (
         is_dob_day_month_swapped, is_dob_excel_serial, gender, id_number_reported, id_digits, id_class,
         id_candidate, phone_reported, phone, province_code, district_code, commune_code, site_code,
         -- a batch file has no site name column (its folder is the site's code)
-        null::varchar as site_name, workplace, vaccine_reported, vaccine_key, lot_number, dose_number_reported,
-        vaccinated_on, is_signed, loaded_at as received_at, null::timestamp as extracted_at
+        cast(null as string) as site_name, workplace, vaccine_reported, vaccine_key, lot_number, dose_number_reported,
+        vaccinated_on, is_signed, loaded_at as received_at, cast(null as timestamp) as extracted_at
     from site_batches
 ),
 

@@ -82,10 +82,9 @@ final as (
             else candidate_citizen_id
         end as candidate_citizen_id,
         candidate_score,
-        list_concat(
+        concat(
             issues,
-            list_filter(
-                [
+            {%- set issue_codes %}
                     case when police_result = 'not_resident' then 'not_resident' end,
                     case when police_result = 'not_found' then 'police_not_found' end,
                     case when police_result in ('confirmed', 'corrected') and police_citizen_id is null
@@ -97,9 +96,8 @@ final as (
                         and citizen_id is not null and police_citizen_id <> citizen_id
                         and match_method in ('id', 'id_repaired', 'old_id', 'old_id_repaired')
                         then 'suspected_borrowed_identity' end
-                ],
-                lambda code: code is not null
-            )
+            {%- endset %}
+            {{ list_keep(list_of([issue_codes]), 'code', 'code is not null') }}
         ) as issues,
         police_result,
         police_return_rejection,

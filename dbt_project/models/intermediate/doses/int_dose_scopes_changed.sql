@@ -7,16 +7,10 @@
   version's updated_at, a site batch row's the load time of the newest file version that carries it: a
   new version always shows. Empty on a full build.
 -#}
+{#- The previous build's state is read only when continuing it (below); the line declares the dependency for
+    dbt (this model runs before the one that writes it), also on a full build. -#}
+-- depends_on: {{ source('previous_build', 'dose_chain_state') }}
 with
-
-previous as (
-    select dose_record_key, received_at, police_return_hash from {{ source('previous_build', 'dose_chain_state') }}
-),
-
--- the newest platform extraction the previous build had: the scan below skips the files extracted before it
-previous_watermark as (
-    select timezone('UTC', extracted_until) as extracted_until from ({{ previous_extraction_watermark() }})
-),
 
 platform_versions as (
     select record_id, _extracted_at from {{ source('platform', 'immunizations') }}
@@ -33,6 +27,15 @@ returns as (
 ),
 
 {% if dose_chain_is_incremental() %}
+previous as (
+    select dose_record_key, received_at, police_return_hash from {{ source('previous_build', 'dose_chain_state') }}
+),
+
+-- the newest platform extraction the previous build had: the scan below skips the files extracted before it
+previous_watermark as (
+    select {{ utc_naive('extracted_until') }} as extracted_until from ({{ previous_extraction_watermark() }})
+),
+
 changes as (
     -- platform records with a version extracted since the previous build (new, edited, withdrawn): the
     -- only ones whose staged row can differ (stg_platform__immunizations re-derives exactly those)
@@ -45,7 +48,7 @@ changes as (
     select coalesce(site_batches.dose_record_key, previous.dose_record_key), false
     from site_batches
     full outer join (
-        select * from previous where starts_with(dose_record_key, 'site_batch/')
+        select * from previous where left(dose_record_key, 11) = 'site_batch/'
     ) as previous on site_batches.dose_record_key = previous.dose_record_key
     where site_batches.received_at is distinct from previous.received_at
     union all
@@ -65,7 +68,7 @@ changed as (
 )
 {% else %}
 changed as (
-    select null::varchar as dose_record_key, null::boolean as has_new_platform_version where false
+    select cast(null as string) as dose_record_key, cast(null as boolean) as has_new_platform_version where false
 )
 {% endif %}
 

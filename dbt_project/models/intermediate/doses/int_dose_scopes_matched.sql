@@ -10,6 +10,9 @@
   one the previous build used: whether its police return may apply reads the station's commune
   (int_police_returns_validated), and int_dose_records_verified applies it.
 -#}
+{#- The previous build's state is read only when continuing it (below); the line declares the dependency for
+    dbt (this model runs before the one that writes it), also on a full build. -#}
+-- depends_on: {{ source('previous_build', 'dose_chain_state') }}
 with
 
 changed as (
@@ -26,16 +29,16 @@ changed_records as (
     from {{ dose_scope_rows(ref('int_dose_records_unioned'), ref('int_dose_scopes_changed')) }}
 ),
 
-previous as (
-    select dose_record_key, phone, phone_evidence_hash, police_return_hash, site_code, site_kind, site_commune_code
-    from {{ source('previous_build', 'dose_chain_state') }}
-),
-
 sites as (
     select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites_classified') }}
 ),
 
 {% if dose_chain_is_incremental() %}
+previous as (
+    select dose_record_key, phone, phone_evidence_hash, police_return_hash, site_code, site_kind, site_commune_code
+    from {{ source('previous_build', 'dose_chain_state') }}
+),
+
 -- the records of R0 whose contribution to a phone's evidence can have changed, with both phones
 evidence_changed as (
     select now.phone as new_phone, previous.phone as old_phone

@@ -5,6 +5,9 @@
   record (original_key) is one of those. A record outside R2 has the same candidate pairs, with the same
   preferences, and the same kept record as before.
 -#}
+{#- The previous build's state is read only when continuing it (below); the line declares the dependency for
+    dbt (this model runs before the one that writes it), also on a full build. -#}
+-- depends_on: {{ source('previous_build', 'dose_chain_state') }}
 with
 
 matched as (
@@ -24,19 +27,19 @@ matched_verified as (
     select * from {{ dose_scope_rows(ref('int_dose_records_verified'), ref('int_dose_scopes_matched')) }}
 ),
 
+{% if dose_chain_is_incremental() %}
 previous as (
     select * from {{ source('previous_build', 'dose_chain_state') }}
 ),
 
-{% if dose_chain_is_incremental() %}
 -- each table is scanned once for the scope's keys and once for the records sharing them: no join of
 -- the province-wide tables with each other
 touched_keys as (
     select
         matched_verified.citizen_id as verified_citizen_id,
-        null::varchar as id_candidate,
-        null::varchar as name_key,
-        null::date as date_of_birth
+        cast(null as string) as id_candidate,
+        cast(null as string) as name_key,
+        cast(null as date) as date_of_birth
     from matched_verified
     union all
     select null, records.id_candidate, records.name_key, records.date_of_birth

@@ -15,10 +15,17 @@
   int_dose_counts_aggregated takes the old counts back, and int_dose_chain_state keeps the values of the
   models that did not re-derive the record.
 -#}
-{%- set state_columns = ['received_at', 'extracted_at', 'phone', 'phone_evidence_hash', 'id_candidate', 'name_key',
-                         'date_of_birth', 'verified_citizen_id', 'police_return_hash', 'original_key', 'citizen_id',
-                         'commune_code', 'district_code', 'vaccinated_on', 'match_status', 'site_code', 'site_kind',
-                         'site_commune_code'] %}
+{#- the chain state's columns and their types (int_dose_chain_state) -#}
+{%- set state_columns = [('received_at', 'timestamp'), ('extracted_at', 'timestamp'), ('phone', 'string'),
+                         ('phone_evidence_hash', fingerprint_type()), ('id_candidate', 'string'), ('name_key', 'string'),
+                         ('date_of_birth', 'date'), ('verified_citizen_id', 'string'),
+                         ('police_return_hash', 'decimal(38, 0)'), ('original_key', 'string'), ('citizen_id', 'string'),
+                         ('commune_code', 'string'), ('district_code', 'string'), ('vaccinated_on', 'date'),
+                         ('match_status', 'string'), ('site_code', 'string'), ('site_kind', 'string'),
+                         ('site_commune_code', 'string')] %}
+{#- The previous build's state is read only when continuing it (below); the line declares the dependency for
+    dbt (this model runs before the one that writes it), also on a full build. -#}
+-- depends_on: {{ source('previous_build', 'dose_chain_state') }}
 with
 
 paired as (
@@ -39,12 +46,6 @@ verified as (
     select dose_record_key, citizen_id from {{ ref('int_dose_records_verified') }}
 ),
 
--- read where used, each read taking only its few columns (materialised once, it would hold every column of
--- every record: docs/scaling.md)
-previous as not materialized (
-    select * from {{ source('previous_build', 'dose_chain_state') }}
-),
-
 sites as (
     select site_code, site_kind, commune_code from {{ ref('int_vaccination_sites_classified') }}
 ),
@@ -62,6 +63,12 @@ rederived_citizens as (
 ),
 
 {% if dose_chain_is_incremental() %}
+-- read where used, each read taking only its few columns (materialised once, it would hold every column of
+-- every record: docs/scaling.md)
+previous as {{ cte_hint('not materialized') }} (
+    select * from {{ source('previous_build', 'dose_chain_state') }}
+),
+
 x as (
     select dose_record_key from paired
     union
@@ -103,7 +110,7 @@ phone_sharers as (
     select dose_record_key, verified_citizen_id as citizen_id from previous
     where phone in (select phone from x_phones)
     union all
-    select dose_record_key, null as citizen_id from changed
+    select dose_record_key, cast(null as string) as citizen_id from changed
     where phone in (select phone from x_phones)
 ),
 
@@ -134,7 +141,7 @@ final as (
     select
         scope.dose_record_key,
         previous.dose_record_key is not null as has_previous_row,
-        {%- for column in state_columns %}
+        {%- for column, type in state_columns %}
         previous.{{ column }} as previous_{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from scope
@@ -145,8 +152,8 @@ final as (
     select
         dose_record_key,
         false as has_previous_row,
-        {%- for column in state_columns %}
-        null as previous_{{ column }}{{ ',' if not loop.last }}
+        {%- for column, type in state_columns %}
+        cast(null as {{ type }}) as previous_{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from paired
 )

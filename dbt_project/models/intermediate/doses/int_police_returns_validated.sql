@@ -61,7 +61,7 @@ checked as (
                 or coalesce(
                     {{ dob_compatible('records.date_of_birth', 'records.is_dob_year_only', 'person.date_of_birth', 'person.is_birth_year_only') }}
                     or (not records.is_dob_year_only and not person.is_birth_year_only
-                        and abs(date_diff('day', records.date_of_birth, person.date_of_birth)) <= 31),
+                        and abs({{ days_between('records.date_of_birth', 'person.date_of_birth') }}) <= 31),
                     false)
             )
             -- what the police typed, when they did, is the register's

@@ -29,7 +29,7 @@ final as (
         site_code,
         vaccinated_on,
         first_updated_at as arrived_at,
-        cast(null as varchar) as file_path
+        cast(null as string) as file_path
     from platform
     where source = 'platform'
     union all

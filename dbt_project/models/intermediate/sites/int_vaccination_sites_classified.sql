@@ -26,9 +26,10 @@ with
 records as (
     select
         site_code, source, site_name, workplace, province_code, link_district_code, link_commune_code,
-        -- the age on the day to within a year (the year of birth is what a profile needs)
+        -- the age on the day to within a year (the year of birth is what a profile needs): the years between
+        -- the birth year and the dose's
         case when date_of_birth is not null and vaccinated_on is not null
-            then date_diff('year', date_of_birth, vaccinated_on) end as age
+            then year(vaccinated_on) - year(date_of_birth) end as age
     from {{ ref('int_dose_records_unioned') }}
     where site_code is not null
 ),
@@ -106,32 +107,42 @@ top_{{ column }} as (
 ),
 {%- endfor %}
 
+-- the text keys of the names the keywords and communes are looked for in, each computed before its join
+-- (Spark joins only on deterministic expressions, and text_key calls Java through reflect)
+site_name_keys as (
+    select site_code, {{ text_key('value') }} as name_key from top_site_name
+),
+
+workplace_keys as (
+    select site_code, {{ text_key('value') }} as name_key from top_workplace
+),
+
 -- the first keyword rule the name matches: the lowest priority, then the longest keyword, then the first
 name_kinds as (
     select site_code, site_kind as name_kind, keyword as name_keyword
     from (
         select
-            top_site_name.site_code,
+            site_name_keys.site_code,
             keywords.site_kind,
             keywords.keyword,
             row_number() over (
-                partition by top_site_name.site_code
-                order by keywords.priority, length(keywords.keyword) desc, keywords.keyword
+                partition by site_name_keys.site_code
+                order by keywords.priority nulls last, length(keywords.keyword) desc, keywords.keyword
             ) as keyword_rank
-        from top_site_name
-        inner join keywords on {{ text_key('top_site_name.value') }} like keywords.pattern
+        from site_name_keys
+        inner join keywords on site_name_keys.name_key like keywords.pattern
     )
     where keyword_rank = 1
 ),
 
 -- does the most common workplace name an employer (the same words a workplace clinic's name has)?
 employers as (
-    select top_workplace.site_code
-    from top_workplace
+    select workplace_keys.site_code
+    from workplace_keys
     inner join keywords
         on keywords.site_kind = 'workplace_clinic'
-        and {{ text_key('top_workplace.value') }} like keywords.pattern
-    group by top_workplace.site_code
+        and workplace_keys.name_key like keywords.pattern
+    group by workplace_keys.site_code
 ),
 
 evidence as (
@@ -185,11 +196,11 @@ profiled as (
 
 -- communes a station's name names, in the district most of its people live in (or anywhere without one)
 named_communes as (
-    select profiled.site_code, commune_keys.commune_code
-    from profiled
+    select site_names.site_code, commune_keys.commune_code
+    from (select site_code, top_district_code, {{ text_key('site_name') }} as name_key from profiled) as site_names
     inner join commune_keys
-        on {{ text_key('profiled.site_name') }} like '%' || commune_keys.place_key || '%'
-        and (profiled.top_district_code is null or commune_keys.district_code = profiled.top_district_code)
+        on site_names.name_key like '%' || commune_keys.place_key || '%'
+        and (site_names.top_district_code is null or commune_keys.district_code = site_names.top_district_code)
 ),
 
 named_commune as (
@@ -203,7 +214,8 @@ named_commune as (
     group by profiled.site_code
 ),
 
-decided as (
+-- the site's kind and what said it (the registry, the name, the people)
+kinds as (
     select
         profiled.*,
         registry.site_code is not null as is_in_registry,
@@ -223,10 +235,11 @@ decided as (
     left join named_commune on profiled.site_code = named_commune.site_code
 ),
 
--- a commune station's commune, and how it was found
-station_communes as (
+-- a commune station's commune, and how it was found, beside the kind (one CTE that final reads: Spark fails
+-- to plan a join of two CTEs over those reading text_key's Java through reflect)
+decided as (
     select
-        site_code,
+        kinds.*,
         case
             when is_in_registry then registry_commune_code
             when site_kind <> 'commune_station' then null
@@ -241,7 +254,7 @@ station_communes as (
             when is_one_commune_named then 'name'
             when top_commune_code is not null then 'people'
         end as commune_source
-    from decided
+    from kinds
 ),
 
 final as (
@@ -266,7 +279,7 @@ final as (
         decided.profile_kind,
         coalesce(decided.profile_kind <> decided.name_kind, false) as has_conflicting_evidence,
         -- what was seen, as codes (the labels: ref_code_labels domain site_evidence)
-        list_filter([
+        {%- set evidence_codes %}
             case when decided.is_in_registry then 'registry' end,
             case when decided.name_kind is not null then 'name_says_' || decided.name_kind end,
             case when decided.has_few_records then 'few_records' end,
@@ -276,7 +289,8 @@ final as (
             case when decided.is_mostly_offline then 'mostly_offline' end,
             case when decided.has_one_commune then 'one_commune' end,
             case when decided.has_one_district and not decided.has_one_commune then 'one_district' end
-        ], lambda code: code is not null) as evidence,
+        {%- endset %}
+        {{ list_keep(list_of([evidence_codes]), 'code', 'code is not null') }} as evidence,
         decided.dose_records,
         round(decided.offline_share, 4) as offline_share,
         round(decided.working_age_share, 4) as working_age_share,
@@ -288,10 +302,9 @@ final as (
         decided.communes_served,
         decided.province_code,
         decided.top_district_code as district_code,
-        station_communes.commune_code,
-        station_communes.commune_source
+        decided.commune_code,
+        decided.commune_source
     from decided
-    inner join station_communes on decided.site_code = station_communes.site_code
 )
 
 select * from final

@@ -22,6 +22,8 @@
   For the reviewers' queue (beyond the contract): sla_state (closed; breached; due_soon: due within
   3 days of the run's clock; on_time), resolution_days, and the match statuses of the linked records now.
 -#}
+{#- when the complaint's SLA runs out (final's complaints: complaint_facts) -#}
+{%- set sla_due = add_days_ts('complaints.received_at', 'complaints.sla_days') %}
 with
 
 complaints as (
@@ -72,8 +74,8 @@ dose_evidence as (
 linked_records as (
     select
         linked_citizen_id as citizen_id,
-        list(source_record_id order by vaccinated_on, source_record_id) as linked_record_ids,
-        list(distinct match_status order by match_status) as linked_match_statuses,
+        {{ ordered_list_agg('source_record_id', ['vaccinated_on', 'source_record_id']) }} as linked_record_ids,
+        array_sort({{ set_agg('match_status') }}) as linked_match_statuses,
         count(*) filter (where is_credited) as linked_doses_credited
     from dose_evidence
     where linked_citizen_id is not null
@@ -84,9 +86,9 @@ complaint_facts as (
     select
         complaints.*,
         coalesce(sla.sla_days, {{ var('complaint_sla_days') }}) as sla_days,
-        try_strptime(
-            regexp_extract(complaints.description, '(\d{1,2}/\d{1,2}/\d{4})', 1), '%d/%m/%Y'
-        )::date as mentioned_on
+        cast(
+            {{ timestamp_dmy("regexp_extract(complaints.description, '([0-9]{1,2}/[0-9]{1,2}/[0-9]{4})', 1)") }} as date
+        ) as mentioned_on
     from complaints
     left join sla on complaints.category = sla.category
 ),
@@ -101,7 +103,7 @@ missing_dose_fixed as (
         complaint_facts.category = 'missing_dose'
         and case
             when complaint_facts.mentioned_on is not null
-                then abs(date_diff('day', complaint_facts.mentioned_on, dose_evidence.vaccinated_on)) <= 1
+                then abs({{ days_between('complaint_facts.mentioned_on', 'dose_evidence.vaccinated_on') }}) <= 1
             else dose_evidence.vaccinated_on
                 between cast(complaint_facts.received_at as date) - 180 and cast(complaint_facts.received_at as date)
         end
@@ -114,7 +116,8 @@ citizen_states as (
         bool_and(match_status in ('verified', 'corrected', 'duplicate')) as is_identity_settled,
         bool_and(
             not is_credited
-            or not list_has_any(issues, ['dose_number_inconsistent', 'implausible_dose_interval', 'unknown_vaccine'])
+            or not {{ lists_overlap('issues', list_of(
+                ["'dose_number_inconsistent'", "'implausible_dose_interval'", "'unknown_vaccine'"])) }}
         ) as is_dose_info_clean,
         bool_or(match_status = 'duplicate') as has_flagged_duplicate,
         max(evidence_at) as evidence_at,
@@ -145,45 +148,47 @@ fixes as (
 
 final as (
     select
-        cast(complaints.source as varchar) as source,
-        cast(complaints.ticket_id as varchar) as ticket_id,
-        cast(complaints.channel as varchar) as channel,
+        cast(complaints.source as string) as source,
+        cast(complaints.ticket_id as string) as ticket_id,
+        cast(complaints.channel as string) as channel,
         cast(complaints.received_at as timestamp) as received_at,
-        cast(complaints.category as varchar) as category,
+        cast(complaints.category as string) as category,
         cast(complaints.is_category_inferred as boolean) as is_category_inferred,
-        cast(complaints.status as varchar) as status,
+        cast(complaints.status as string) as status,
         cast(complaints.status_at as timestamp) as status_at,
         cast(complaints.resolved_at as timestamp) as resolved_at,
-        cast(date_diff('day', complaints.received_at, coalesce(complaints.resolved_at, clock.as_of)) as integer)
+        cast({{ days_between('complaints.received_at', 'coalesce(complaints.resolved_at, clock.as_of)') }} as integer)
             as age_days,
-        cast(complaints.received_at + to_days(complaints.sla_days) as timestamp) as sla_due_at,
+        cast({{ sla_due }} as timestamp) as sla_due_at,
         cast(
-            coalesce(complaints.resolved_at, clock.as_of) > complaints.received_at + to_days(complaints.sla_days)
+            coalesce(complaints.resolved_at, clock.as_of) > {{ sla_due }}
             as boolean
         ) as is_sla_breached,
-        cast(complaints.citizen_id as varchar) as citizen_id,
-        cast(coalesce(linked_records.linked_record_ids, []) as varchar[]) as linked_record_ids,
+        cast(complaints.citizen_id as string) as citizen_id,
+        cast(coalesce(linked_records.linked_record_ids, {{ empty_string_list() }}) as {{ string_list_type() }})
+            as linked_record_ids,
         cast(
             case when fixes.evidence_at is not null
                 then least(greatest(fixes.evidence_at, complaints.received_at), greatest(clock.as_of, complaints.received_at))
             end as timestamp
         ) as data_fix_detected_at,
-        cast(coalesce(citizens.province_code, case when complaints.commune_code is not null then '19' end) as varchar)
+        cast(coalesce(citizens.province_code, case when complaints.commune_code is not null then '19' end) as string)
             as province_code,
-        cast(coalesce(citizens.district_code, admin_units.district_code) as varchar) as district_code,
-        cast(coalesce(citizens.commune_code, complaints.commune_code) as varchar) as commune_code,
+        cast(coalesce(citizens.district_code, admin_units.district_code) as string) as district_code,
+        cast(coalesce(citizens.commune_code, complaints.commune_code) as string) as commune_code,
         cast(complaints.sla_days as integer) as sla_days,
         cast(complaints.resolved_at is null and complaints.status not in ('resolved', 'rejected') as boolean) as is_open,
         cast(
             case
                 when complaints.resolved_at is not null or complaints.status in ('resolved', 'rejected') then 'closed'
-                when clock.as_of > complaints.received_at + to_days(complaints.sla_days) then 'breached'
-                when clock.as_of + interval 3 day >= complaints.received_at + to_days(complaints.sla_days) then 'due_soon'
+                when clock.as_of > {{ sla_due }} then 'breached'
+                when clock.as_of + interval 3 day >= {{ sla_due }} then 'due_soon'
                 else 'on_time'
-            end as varchar
+            end as string
         ) as sla_state,
-        cast(date_diff('day', complaints.received_at, complaints.resolved_at) as integer) as resolution_days,
-        cast(coalesce(linked_records.linked_match_statuses, []) as varchar[]) as linked_match_statuses,
+        cast({{ days_between('complaints.received_at', 'complaints.resolved_at') }} as integer) as resolution_days,
+        cast(coalesce(linked_records.linked_match_statuses, {{ empty_string_list() }}) as {{ string_list_type() }})
+            as linked_match_statuses,
         cast(coalesce(linked_records.linked_doses_credited, 0) as integer) as linked_doses_credited
     from complaint_facts as complaints
     cross join clock

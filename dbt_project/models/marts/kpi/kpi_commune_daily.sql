@@ -82,7 +82,8 @@ daily_deltas as (
 ),
 
 communes as (
-    select commune_code, any_value(district_code) as district_code
+    -- a commune's district: the code its sources give (max, not any_value: a null never wins over a code)
+    select commune_code, max(district_code) as district_code
     from (
         select commune_code, district_code from admin_units
         union all
@@ -106,9 +107,9 @@ grid as (
 final as (
     select
         cast(grid.as_of_date as date) as as_of_date,
-        cast('19' as varchar) as province_code,
-        cast(grid.district_code as varchar) as district_code,
-        cast(grid.commune_code as varchar) as commune_code,
+        cast('19' as string) as province_code,
+        cast(grid.district_code as string) as district_code,
+        cast(grid.commune_code as string) as commune_code,
         {%- for metric in ['doses_received', 'doses_credited', 'persons_vaccinated', 'persons_passport_eligible',
                            'persons_passport_signed', 'worklist_open', 'complaints_open', 'complaints_sla_breached'] %}
         cast(sum(coalesce(daily_deltas.{{ metric }}, 0)) over by_commune as bigint) as {{ metric }}{{ "," if not loop.last }}

@@ -138,10 +138,10 @@ levels as (
 final as (
     select
         cast(clock.as_of_date as date) as as_of_date,
-        cast(levels.level as varchar) as level,
-        cast('19' as varchar) as province_code,
-        cast(levels.district_code as varchar) as district_code,
-        cast(levels.district_name as varchar) as district_name,
+        cast(levels.level as string) as level,
+        cast('19' as string) as province_code,
+        cast(levels.district_code as string) as district_code,
+        cast(levels.district_name as string) as district_name,
         cast(levels.communes as bigint) as communes,
         {%- for metric in ['doses_received', 'doses_credited', 'doses_corrected', 'doses_duplicate',
                            'doses_needs_review', 'doses_unmatched'] %}

@@ -32,7 +32,7 @@ records as (
         arrived.source,
         coalesce(arrived.site_code, 'unknown') as site_code,
         cast(date_trunc('week', arrived.arrived_at) as date) as week_start_on,
-        date_diff('day', arrived.vaccinated_on, cast(arrived.arrived_at as date)) as delay_days,
+        {{ days_between('arrived.vaccinated_on', 'cast(arrived.arrived_at as date)') }} as delay_days,
         reconciled.match_status,
         reconciled.district_code,
         reconciled.commune_code
@@ -49,8 +49,8 @@ record_counts as (
         week_start_on,
         count(*) as records_received,
         count(*) filter (where delay_days <= {{ var('dq_timely_days') }}) as records_timely,
-        -- both quantiles from one sort of the group's delays
-        quantile_cont(delay_days, [0.5, 0.9]) as delay_days_quantiles,
+        {{ continuous_percentile('delay_days', 0.5) }} as delay_days_median,
+        {{ continuous_percentile('delay_days', 0.9) }} as delay_days_p90,
         {%- for status in ['verified', 'corrected', 'probable', 'needs_review', 'unmatched', 'duplicate'] %}
         count(*) filter (where match_status = '{{ status }}') as records_{{ status }}{{ ',' if not loop.last }}
         {%- endfor %}
@@ -59,12 +59,15 @@ record_counts as (
 ),
 
 site_places as (
-    -- the commune most of the site's records are placed in (ties: the smallest code, so that every build agrees)
-    select site_code, district_code, commune_code
+    -- the commune most of the site's records are placed in (ties: the smallest code, so that every build agrees;
+    -- the count is ordered on by its name, as Spark orders a window after GROUP BY only on selected columns)
+    select site_code, district_code, commune_code, count(*) as records_placed
     from records
     where commune_code is not null
     group by site_code, district_code, commune_code
-    qualify row_number() over (partition by site_code order by count(*) desc, commune_code, district_code) = 1
+    qualify row_number() over (
+        partition by site_code order by records_placed desc, commune_code, district_code nulls last
+    ) = 1
 ),
 
 file_counts as (
@@ -103,12 +106,12 @@ keys as (
 
 final as (
     select
-        cast(keys.site_code as varchar) as site_code,
-        cast(keys.source as varchar) as source,
+        cast(keys.site_code as string) as site_code,
+        cast(keys.source as string) as source,
         cast(keys.week_start_on as date) as week_start_on,
-        cast(case when site_places.district_code is not null then '19' end as varchar) as province_code,
-        cast(site_places.district_code as varchar) as district_code,
-        cast(site_places.commune_code as varchar) as commune_code,
+        cast(case when site_places.district_code is not null then '19' end as string) as province_code,
+        cast(site_places.district_code as string) as district_code,
+        cast(site_places.commune_code as string) as commune_code,
         cast(coalesce(file_counts.files_received, 0) as bigint) as files_received,
         cast(coalesce(file_counts.files_quarantined, 0) as bigint) as files_quarantined,
         cast(coalesce(record_counts.records_received, 0) as bigint) as records_received,
@@ -118,8 +121,8 @@ final as (
             / nullif(coalesce(record_counts.records_received, 0) + coalesce(quarantine_counts.rows_quarantined, 0), 0)
             as double
         ) as quarantined_share,
-        cast(record_counts.delay_days_quantiles[1] as double) as delay_days_median,
-        cast(record_counts.delay_days_quantiles[2] as double) as delay_days_p90,
+        cast(record_counts.delay_days_median as double) as delay_days_median,
+        cast(record_counts.delay_days_p90 as double) as delay_days_p90,
         cast(coalesce(record_counts.records_timely, 0) as bigint) as records_timely,
         cast(record_counts.records_timely / nullif(record_counts.records_received, 0) as double) as timely_share,
         {%- for status in ['verified', 'corrected', 'probable', 'needs_review', 'unmatched', 'duplicate'] %}

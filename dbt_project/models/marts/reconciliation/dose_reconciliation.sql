@@ -10,26 +10,26 @@ sequenced as (
 
 final as (
     select
-        cast(source as varchar) as source,
-        cast(source_record_id as varchar) as source_record_id,
-        cast(citizen_id as varchar) as citizen_id,
-        cast(match_status as varchar) as match_status,
+        cast(source as string) as source,
+        cast(source_record_id as string) as source_record_id,
+        cast(citizen_id as string) as citizen_id,
+        cast(match_status as string) as match_status,
         cast(match_score as double) as match_score,
-        cast(issues as varchar[]) as issues,
-        cast(duplicate_of_source as varchar) as duplicate_of_source,
-        cast(duplicate_of_record_id as varchar) as duplicate_of_record_id,
-        cast(vaccine_code as varchar) as vaccine_code,
+        cast(issues as {{ string_list_type() }}) as issues,
+        cast(duplicate_of_source as string) as duplicate_of_source,
+        cast(duplicate_of_record_id as string) as duplicate_of_record_id,
+        cast(vaccine_code as string) as vaccine_code,
         cast(dose_number_reported as integer) as dose_number_reported,
         cast(dose_sequence as integer) as dose_sequence,
         cast(vaccinated_on as date) as vaccinated_on,
         cast(is_signed as boolean) as is_signed,
-        cast(province_code as varchar) as province_code,
-        cast(district_code as varchar) as district_code,
-        cast(commune_code as varchar) as commune_code,
-        cast(match_method as varchar) as match_method,
-        cast(candidate_citizen_id as varchar) as candidate_citizen_id,
+        cast(province_code as string) as province_code,
+        cast(district_code as string) as district_code,
+        cast(commune_code as string) as commune_code,
+        cast(match_method as string) as match_method,
+        cast(candidate_citizen_id as string) as candidate_citizen_id,
         cast(candidate_score as double) as candidate_score,
-        cast(police_result as varchar) as police_result
+        cast(police_result as string) as police_result
     from sequenced
 )
 

@@ -54,7 +54,7 @@ primary_series as (
 
 issues as (
     select citizen_id, count(distinct issue) as open_issue_count
-    from (select citizen_id, unnest(issues) as issue from doses)
+    from (select citizen_id, {{ explode_list('issues') }} as issue from doses) as doses_issues
     where issue not in ('old_id_number', 'id_leading_zero_lost', 'police_verified', 'dob_day_month_swapped', 'missing_id')
     group by citizen_id
 ),
@@ -72,10 +72,10 @@ per_citizen as (
 
 final as (
     select
-        cast(per_citizen.citizen_id as varchar) as citizen_id,
-        cast(citizens.province_code as varchar) as province_code,
-        cast(citizens.district_code as varchar) as district_code,
-        cast(citizens.commune_code as varchar) as commune_code,
+        cast(per_citizen.citizen_id as string) as citizen_id,
+        cast(citizens.province_code as string) as province_code,
+        cast(citizens.district_code as string) as district_code,
+        cast(citizens.commune_code as string) as commune_code,
         cast(per_citizen.doses_credited as integer) as doses_credited,
         cast(per_citizen.first_dose_on as date) as first_dose_on,
         cast(per_citizen.latest_dose_on as date) as latest_dose_on,

@@ -47,43 +47,43 @@ cases as (
     where
         match_status = 'needs_review'
         or (match_status = 'unmatched' and candidate_citizen_id is not null)
-        or list_contains(issues, 'suspected_borrowed_identity')
+        or array_contains(issues, 'suspected_borrowed_identity')
         or police_result is not null
 ),
 
 final as (
     select
-        cast(md5(cases.source || '/' || cases.source_record_id) as varchar) as worklist_item_id,
-        cast(coalesce(records.province_code, candidate.province_code) as varchar) as province_code,
-        cast(coalesce(records.district_code, candidate.district_code, station.district_code) as varchar)
+        cast(md5(cases.source || '/' || cases.source_record_id) as string) as worklist_item_id,
+        cast(coalesce(records.province_code, candidate.province_code) as string) as province_code,
+        cast(coalesce(records.district_code, candidate.district_code, station.district_code) as string)
             as district_code,
-        cast({{ worklist_commune_code('records', 'candidate', 'station') }} as varchar) as commune_code,
-        cast(cases.source as varchar) as source,
-        cast(cases.source_record_id as varchar) as source_record_id,
-        cast(list_sort(list_distinct(cases.issues)) as varchar[]) as reasons,
-        cast(records.full_name as varchar) as full_name,
-        cast(records.date_of_birth_reported as varchar) as date_of_birth,
-        cast(records.gender as varchar) as gender,
-        cast(records.id_number_reported as varchar) as id_number,
-        cast(records.phone as varchar) as phone,
-        cast(cases.candidate_citizen_id as varchar) as candidate_citizen_id,
-        cast(candidate.full_name as varchar) as candidate_full_name,
+        cast({{ worklist_commune_code('records', 'candidate', 'station') }} as string) as commune_code,
+        cast(cases.source as string) as source,
+        cast(cases.source_record_id as string) as source_record_id,
+        cast(array_sort(array_distinct(cases.issues)) as {{ string_list_type() }}) as reasons,
+        cast(records.full_name as string) as full_name,
+        cast(records.date_of_birth_reported as string) as date_of_birth,
+        cast(records.gender as string) as gender,
+        cast(records.id_number_reported as string) as id_number,
+        cast(records.phone as string) as phone,
+        cast(cases.candidate_citizen_id as string) as candidate_citizen_id,
+        cast(candidate.full_name as string) as candidate_full_name,
         cast(candidate.date_of_birth as date) as candidate_date_of_birth,
-        cast(candidate.gender as varchar) as candidate_gender,
+        cast(candidate.gender as string) as candidate_gender,
         cast(cases.candidate_score as double) as candidate_score,
-        cast(cases.worklist_status as varchar) as status,
-        cast(current_return.police_result_reported as varchar) as police_result,
-        cast(current_return.police_verified_id_number as varchar) as police_verified_id_number,
-        cast(current_return.police_verified_full_name as varchar) as police_verified_full_name,
+        cast(cases.worklist_status as string) as status,
+        cast(current_return.police_result_reported as string) as police_result,
+        cast(current_return.police_verified_id_number as string) as police_verified_id_number,
+        cast(current_return.police_verified_full_name as string) as police_verified_full_name,
         cast(current_return.police_verified_date_of_birth as date) as police_verified_date_of_birth,
-        cast(current_return.police_verified_gender as varchar) as police_verified_gender,
-        cast(current_return.police_verifier as varchar) as police_verifier,
+        cast(current_return.police_verified_gender as string) as police_verified_gender,
+        cast(current_return.police_verifier as string) as police_verifier,
         cast(current_return.police_verified_on as date) as police_verified_on,
-        cast(cases.match_status as varchar) as match_status,
-        cast(records.vaccine_reported as varchar) as vaccine,
+        cast(cases.match_status as string) as match_status,
+        cast(records.vaccine_reported as string) as vaccine,
         cast(cases.vaccinated_on as date) as vaccinated_on,
-        cast(records.site_code as varchar) as site_code,
-        cast(current_return.file_name as varchar) as police_return_file,
+        cast(records.site_code as string) as site_code,
+        cast(current_return.file_name as string) as police_return_file,
         cast(coalesce(current_return.return_count, 0) as integer) as police_return_count
     from cases
     inner join records on cases.dose_record_key = records.dose_record_key

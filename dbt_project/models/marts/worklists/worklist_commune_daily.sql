@@ -92,7 +92,8 @@ daily_deltas as (
 ),
 
 communes as (
-    select commune_code, any_value(district_code) as district_code
+    -- a commune's district: the code its items give (max, not any_value: a null never wins over a code)
+    select commune_code, max(district_code) as district_code
     from timelines
     group by commune_code
 ),
@@ -104,9 +105,9 @@ days as (
 final as (
     select
         cast(days.as_of_date as date) as as_of_date,
-        cast('19' as varchar) as province_code,
-        cast(communes.district_code as varchar) as district_code,
-        cast(communes.commune_code as varchar) as commune_code,
+        cast('19' as string) as province_code,
+        cast(communes.district_code as string) as district_code,
+        cast(communes.commune_code as string) as commune_code,
         {%- for status in ['open', 'returned', 'applied', 'rejected'] %}
         cast(sum(coalesce(daily_deltas.items_{{ status }}, 0)) over by_commune as bigint) as items_{{ status }},
         {%- endfor %}

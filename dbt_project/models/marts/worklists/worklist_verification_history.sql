@@ -41,10 +41,10 @@ ranked as (
 
 final as (
     select
-        cast(md5(ranked.file_sha256 || '#' || ranked.line_number) as varchar) as verification_id,
-        cast(md5(ranked.source || '/' || ranked.source_record_id) as varchar) as worklist_item_id,
-        cast(ranked.source as varchar) as source,
-        cast(ranked.source_record_id as varchar) as source_record_id,
+        cast(md5(ranked.file_sha256 || '#' || ranked.line_number) as string) as verification_id,
+        cast(md5(ranked.source || '/' || ranked.source_record_id) as string) as worklist_item_id,
+        cast(ranked.source as string) as source,
+        cast(ranked.source_record_id as string) as source_record_id,
         cast(ranked.return_sequence as integer) as return_sequence,
         cast(coalesce(validated.is_applied, ranked.recency_rank = 1) as boolean) as is_current,
         cast(
@@ -53,30 +53,30 @@ final as (
                 when validated.is_applied then reconciled.worklist_status
                 when validated.rejection_reason is not null then 'rejected'
                 else 'superseded'
-            end as varchar
+            end as string
         ) as outcome,
-        cast(ranked.police_result as varchar) as police_result,
-        cast(ranked.police_result_reported as varchar) as police_result_reported,
-        cast(ranked.police_verified_id_number_reported as varchar) as police_verified_id_number,
-        cast(ranked.police_verified_full_name as varchar) as police_verified_full_name,
+        cast(ranked.police_result as string) as police_result,
+        cast(ranked.police_result_reported as string) as police_result_reported,
+        cast(ranked.police_verified_id_number_reported as string) as police_verified_id_number,
+        cast(ranked.police_verified_full_name as string) as police_verified_full_name,
         cast(ranked.police_verified_date_of_birth as date) as police_verified_date_of_birth,
-        cast(ranked.police_verified_gender as varchar) as police_verified_gender,
-        cast(ranked.police_verifier as varchar) as police_verifier,
+        cast(ranked.police_verified_gender as string) as police_verified_gender,
+        cast(ranked.police_verifier as string) as police_verifier,
         cast(ranked.police_verified_on as date) as police_verified_on,
-        cast(ranked.returned_by_commune_code as varchar) as returned_by_commune_code,
-        cast(ranked.file_name as varchar) as file_name,
-        cast(ranked.file_path as varchar) as file_path,
-        cast(ranked.file_sha256 as varchar) as file_sha256,
+        cast(ranked.returned_by_commune_code as string) as returned_by_commune_code,
+        cast(ranked.file_name as string) as file_name,
+        cast(ranked.file_path as string) as file_path,
+        cast(ranked.file_sha256 as string) as file_sha256,
         cast(ranked.line_number as integer) as line_number,
         cast(ranked.loaded_at as timestamp) as loaded_at,
-        cast(case when validated.is_applied then reconciled.match_status end as varchar) as match_status,
-        cast(case when validated.is_applied then reconciled.citizen_id end as varchar) as citizen_id,
+        cast(case when validated.is_applied then reconciled.match_status end as string) as match_status,
+        cast(case when validated.is_applied then reconciled.citizen_id end as string) as citizen_id,
         -- where the dose record belongs (dose_reconciliation's place), else the commune that returned it
         cast(coalesce(reconciled.province_code, case when admin_units.commune_code is not null then '19' end)
-             as varchar) as province_code,
-        cast(coalesce(reconciled.district_code, admin_units.district_code) as varchar) as district_code,
-        cast(coalesce(reconciled.commune_code, ranked.returned_by_commune_code) as varchar) as commune_code,
-        cast(validated.rejection_reason as varchar) as rejection_reason
+             as string) as province_code,
+        cast(coalesce(reconciled.district_code, admin_units.district_code) as string) as district_code,
+        cast(coalesce(reconciled.commune_code, ranked.returned_by_commune_code) as string) as commune_code,
+        cast(validated.rejection_reason as string) as rejection_reason
     from ranked
     left join reconciled
         on ranked.source = reconciled.source

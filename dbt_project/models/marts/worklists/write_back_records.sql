@@ -26,20 +26,20 @@ vaccines as (
 
 final as (
     select
-        cast(doses.source as varchar) as source,
-        cast(doses.source_record_id as varchar) as source_record_id,
-        cast(citizens.citizen_id as varchar) as citizen_id,
-        cast(citizens.full_name as varchar) as full_name,
+        cast(doses.source as string) as source,
+        cast(doses.source_record_id as string) as source_record_id,
+        cast(citizens.citizen_id as string) as citizen_id,
+        cast(citizens.full_name as string) as full_name,
         cast(citizens.date_of_birth as date) as date_of_birth,
         cast(citizens.is_birth_year_only as boolean) as is_birth_year_only,
-        cast(citizens.gender as varchar) as gender,
+        cast(citizens.gender as string) as gender,
         -- the register's phone, else the one typed on the record
-        cast(coalesce(citizens.phone, records.phone) as varchar) as phone,
-        cast(citizens.province_code as varchar) as province_code,
-        cast(citizens.district_code as varchar) as district_code,
-        cast(citizens.commune_code as varchar) as commune_code,
-        cast(coalesce(vaccines.product_name, records.vaccine_reported) as varchar) as vaccine,
-        cast(records.lot_number as varchar) as lot_number,
+        cast(coalesce(citizens.phone, records.phone) as string) as phone,
+        cast(citizens.province_code as string) as province_code,
+        cast(citizens.district_code as string) as district_code,
+        cast(citizens.commune_code as string) as commune_code,
+        cast(coalesce(vaccines.product_name, records.vaccine_reported) as string) as vaccine,
+        cast(records.lot_number as string) as lot_number,
         -- the place in the citizen's history, else the number typed
         cast(coalesce(doses.dose_sequence, doses.dose_number_reported) as integer) as dose_number,
         cast(doses.vaccinated_on as date) as vaccinated_on
