@@ -1,4 +1,5 @@
-"""Comparison columns for linkage, computed in DuckDB SQL from the normalised staging columns.
+"""Comparison columns for linkage, computed in SQL that DuckDB and Spark read alike, from the normalised staging
+columns.
 
 Both sides (dose records and citizens) get the same columns so Splink compares like with like:
   unique_id, name_key (no diacritics, `đ`->d), family_key, given_key, dob_full (null when only the
@@ -19,10 +20,10 @@ def feature_sql(relation: str, *, id_column: str, year_only_column: str) -> str:
     `year_only_column`, gender, commune_code, district_code and phone."""
     return f"""
         select
-            cast({id_column} as varchar) as unique_id,
+            cast({id_column} as string) as unique_id,
             nullif(name_key, '') as name_key,
             nullif(split_part(name_key, ' ', 1), '') as family_key,
-            nullif(list_last(string_split(name_key, ' ')), '') as given_key,
+            nullif(regexp_extract(name_key, '([^ ]+)$', 1), '') as given_key,
             case when not coalesce({year_only_column}, false) then date_of_birth end as dob_full,
             case when not coalesce({year_only_column}, false) and day(date_of_birth) <= 12
                       and day(date_of_birth) <> month(date_of_birth)

@@ -43,27 +43,28 @@ OUTPUT_SCHEMA = pa.schema([
 ])
 
 # Records that need probabilistic linkage: no ID hit, or an ID hit carrying a clearly different name.
-def needs_linkage_sql(records: str, citizens: str) -> str:
+def needs_linkage_sql(records: str, citizens: str, jaro_winkler: str = "jaro_winkler_similarity") -> str:
     """SELECT of the rows of `records` (a table name or a parenthesised query) that need probabilistic
     linkage against `citizens`: a name key, and no citizen that the ID names (citizen_id or old_id_number)
-    with a close name. Applying it to its own result changes nothing (a record's test reads only itself)."""
+    with a close name. Applying it to its own result changes nothing (a record's test reads only itself).
+    `jaro_winkler`: the engine's function computing DuckDB's Jaro-Winkler (Spark: vaxclean.transform.spark)."""
     return f"""
     with records as (select * from {records}),
     id_hits as (
         select r.dose_record_key
         from records as r
         inner join {citizens} as c on c.citizen_id = r.id_candidate
-        where jaro_winkler_similarity(c.name_key, r.name_key) >= 0.9
+        where {jaro_winkler}(c.name_key, r.name_key) >= 0.9
         union
         select r.dose_record_key
         from records as r
         inner join {citizens} as c on c.old_id_number = r.id_candidate
-        where jaro_winkler_similarity(c.name_key, r.name_key) >= 0.9
+        where {jaro_winkler}(c.name_key, r.name_key) >= 0.9
     )
     select r.*
     from records as r
-    anti join id_hits using (dose_record_key)
     where r.name_key is not null
+        and not exists (select 1 from id_hits as h where h.dose_record_key = r.dose_record_key)
 """
 
 
@@ -98,14 +99,14 @@ def blocking_keys(model: dict) -> list[list[str]] | None:
     return keys
 
 
-def blocking_key_sql(model: dict) -> list[str]:
+def blocking_key_sql(model: dict, hash_function: str = "hash") -> list[str]:
     """One column per blocking rule (`blocking_key_<n>`): a hash of the rule's columns (as text), null when
     one of them is null (SQL equality: a null shares nothing); [] when a rule is no equi-join. Two rows with
     equal columns have equal keys; a hash collision only lets a citizen more through (blocked_sql), which
-    Splink's own blocking then pairs with nobody."""
+    Splink's own blocking then pairs with nobody. `hash_function`: DuckDB's hash, Spark's xxhash64."""
     keys = blocking_keys(model) or []
     return [f"case when {' and '.join(f'{c} is not null' for c in columns)} "
-            f"then hash({', '.join(f'cast({c} as varchar)' for c in columns)}) end as blocking_key_{n}"
+            f"then {hash_function}({', '.join(f'cast({c} as string)' for c in columns)}) end as blocking_key_{n}"
             for n, columns in enumerate(keys, start=1)]
 
 
@@ -114,18 +115,18 @@ def blocking_key_columns(model: dict) -> list[str]:
     return [f"blocking_key_{n}" for n in range(1, len(blocking_keys(model) or []) + 1)]
 
 
-def citizen_features_sql(relation: str, model: dict) -> str:
+def citizen_features_sql(relation: str, model: dict, hash_function: str = "hash") -> str:
     """The citizens' feature columns (feature_sql) and their blocking keys (blocking_key_sql): what
     int_population_linkage_features keeps and link_citizen_features reads."""
     features = feature_sql(relation, id_column="citizen_id", year_only_column="is_birth_year_only")
-    keys = blocking_key_sql(model)
+    keys = blocking_key_sql(model, hash_function)
     return f"select *, {', '.join(keys)} from ({features})" if keys else features
 
 
 def features_only_sql(model: dict, relation: str) -> str:
     """SELECT of `relation`'s rows without its blocking keys (Splink reads the feature columns)."""
     keys = blocking_key_columns(model)
-    return f"select * exclude ({', '.join(keys)}) from {relation}" if keys else f"select * from {relation}"
+    return f"select * except ({', '.join(keys)}) from {relation}" if keys else f"select * from {relation}"
 
 
 def blocked_sql(model: dict, left: str, right: str) -> str | None:

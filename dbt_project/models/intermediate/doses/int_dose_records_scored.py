@@ -13,16 +13,20 @@ population). int_dose_records_linked keeps them across builds."""
 
 
 def model(dbt, session):
+    from vaxclean.linkage import spark as on_spark
     from vaxclean.linkage.predict import link_citizen_features, needs_linkage_sql
 
     common = "name_key, date_of_birth, gender, phone"
     # admin codes that are unknown or contradict each other are no evidence (int_dose_records_unioned)
     records_columns = (f"dose_record_key, id_candidate, is_dob_year_only, {common}, "
                        "link_commune_code as commune_code, link_district_code as district_code")
-    records = dbt.ref("int_dose_records_unioned").project(records_columns)
-    citizens = dbt.ref("stg_population__citizens").project(
-        f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code")
+    citizens_columns = f"citizen_id, old_id_number, is_birth_year_only, {common}, commune_code, district_code"
     features = dbt.ref("int_population_linkage_features")
+    if on_spark.is_spark_session(session):  # the Spark engine: Splink's SparkAPI on the session; a full build
+        return on_spark.link(session, dbt.ref("int_dose_records_unioned").selectExpr(*records_columns.split(", ")),
+                             dbt.ref("stg_population__citizens").selectExpr(*citizens_columns.split(", ")), features)
+    records = dbt.ref("int_dose_records_unioned").project(records_columns)
+    citizens = dbt.ref("stg_population__citizens").project(citizens_columns)
     scope = dbt.ref("int_dose_scopes_changed")
     incremental = bool(dbt.config.get("continues_previous_build"))
     source = f"({records.sql_query()})"
