@@ -121,6 +121,17 @@ def layer_inputs(manifest: Any, layer: str) -> dict[str, tuple[str, ...]]:
     return dict(sorted(skippable.items()))
 
 
+def layer_relations(manifest: Any, layer: str) -> list[tuple[str, str]]:
+    """The (schema, name) of every table or view a layer's build makes (its LAYER_SELECTORS, from the manifest)."""
+    selectors = LAYER_SELECTORS[layer]
+    kinds = {s.split(":", 1)[1] for s in selectors if s.startswith("resource_type:")}
+    paths = tuple(s.split(":", 1)[1] + "/" for s in selectors if s.startswith("path:"))
+    return sorted(
+        (node.schema, node.alias) for node in manifest.nodes.values()
+        if node.resource_type in ("model", "seed") and node.config.materialized != "ephemeral"
+        and (node.resource_type in kinds or node.original_file_path.startswith(paths)))
+
+
 def full_build_inputs(manifest: Any) -> tuple[str, ...]:
     """Raw tables whose change the dose chain's scopes do not follow (every match can change): the marts
     layer is rebuilt in full. Declared on the source (`full_build_when_changed`: the population)."""
@@ -258,8 +269,12 @@ def build_layer(layer: str, run_id: str) -> dict:
     skippable = layer_inputs(manifest, layer)
     full_build = full_build_inputs(manifest) if layer == "marts" else ()
     inputs = raw_fingerprints(raw_dir, [*full_build, *(t for tables in skippable.values() for t in tables)])
-    full_refresh, excluded, why = _plan(layer, stamp, inputs, warehouse_db, skippable, full_build, full_reason,
-                                        chain_state_tables(manifest))
+    on_spark = settings().engine == "spark"
+    if on_spark:  # dbt_project/macros/engine/full_builds.sql
+        full_refresh, excluded, why = True, [], "the Spark engine builds in full"
+    else:
+        full_refresh, excluded, why = _plan(layer, stamp, inputs, warehouse_db, skippable, full_build, full_reason,
+                                            chain_state_tables(manifest))
     log.info("%s build for run %s: %s (%s)", layer, run_id, "full" if full_refresh else "incremental", why)
     # cautious: a test runs with the layer that builds all its parents (a mart test on a seed waits for the mart)
     args = ["build", "--select", *LAYER_SELECTORS[layer], "--indirect-selection", "cautious",
@@ -280,6 +295,11 @@ def build_layer(layer: str, run_id: str) -> dict:
     with private_umask():  # the warehouse holds every personal value: owner and group only
         result = run_dbt(args, warehouse_dir=_warehouse_dir(), vars=build_vars,
                          manifest=manifest if build_vars == likely_vars else None)
+        if on_spark:  # the gates and the publisher read the layer's tables in warehouse.duckdb on either engine
+            from vaxclean.transform import spark
+
+            result["mirrored"] = spark.mirror_to_duckdb(spark.session(_warehouse_dir()),
+                                                        layer_relations(manifest, layer), _warehouse_dir())
     for path in (_warehouse_dir() / "warehouse.duckdb", _warehouse_dir() / "warehouse.duckdb.wal"):
         if path.exists():
             protect(path, restricted=True, group=restricted_group())

@@ -267,8 +267,26 @@ Dashboards:      make bi   (Superset on http://127.0.0.1:8088; users and passwor
 Score them:      make evaluate WAREHOUSE={warehouse}""")
 
 
+def engine_ready() -> bool:
+    """The configured engine can start here; on Spark without Java: one line naming what to install."""
+    from vaxclean.config import settings
+
+    if settings().engine != "spark":
+        return True
+    from vaxclean.transform.spark import EngineUnavailable, java_version
+
+    try:
+        java_version()
+    except EngineUnavailable as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse).resolve()
+    if not engine_ready():
+        return 2
     if args.scenario:
         scenario = Path(args.scenario).resolve()
         if not scenario.is_dir():
@@ -276,7 +294,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
     else:
         scenario = ensure_demo_scenario(warehouse / "demo_scenario", args.people, args.seed)
-    print(f"running the pipeline through Airflow on {scenario}")
+    from vaxclean.config import settings
+
+    print(f"running the pipeline through Airflow on {scenario} (engine: {settings().engine})")
     stop_on_signals()
     try:
         seconds = run_pipeline(scenario=scenario, warehouse=warehouse)

@@ -525,14 +525,26 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{cell(r['peak_rss_mib'], 9)} {cell(r['spill_mib'], 9)}  {r['note']}")
 
 
+def bench_engine() -> str:
+    """The engine the build workers use (they inherit VAXCLEAN_ENGINE: vaxclean.config)."""
+    return os.environ.get("VAXCLEAN_ENGINE") or "duckdb"
+
+
+def run_dir_of(cache: Path, people: int, seed: int) -> Path:
+    """A benchmark's run directory; one per engine (the same scenario, cached once, feeds both)."""
+    engine = bench_engine()
+    return cache / f"run-p{people}-s{seed}{'' if engine == 'duckdb' else '-' + engine}"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     cache = Path(args.cache).resolve()
-    run_dir = cache / f"run-p{args.people}-s{args.seed}"
+    engine = bench_engine()
+    run_dir = run_dir_of(cache, args.people, args.seed)
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     warehouse = run_dir / "warehouse"
     rows: list[dict[str, Any]] = []
-    figures: dict[str, Any] = {"people": args.people, "seed": args.seed, "cpus": os.cpu_count(),
+    figures: dict[str, Any] = {"people": args.people, "seed": args.seed, "engine": engine, "cpus": os.cpu_count(),
                                "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
     gen = ensure_scenario(cache, args.people, args.seed, run_dir)
@@ -645,12 +657,14 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     """Another incremental build on the run `--keep-run` left: the next delta window, extracted and built
     (minutes saved per try when working on the incremental path; the warehouse moves on each time)."""
     cache = Path(args.cache).resolve()
-    run_dir = cache / f"run-p{args.people}-s{args.seed}"
+    engine = bench_engine()
+    run_dir = run_dir_of(cache, args.people, args.seed)
     scenario = scenario_dir(cache, args.people, args.seed)
     if not (run_dir / "warehouse" / "warehouse.duckdb").exists() or not scenario.exists():
         raise SystemExit(f"--replay needs the run a `--keep-run` benchmark left in {run_dir}")
     window = 1 + max([0, *(int(p.name.rsplit("-", 1)[1]) for p in run_dir.glob("delta_scenario-*"))])
-    figures: dict[str, Any] = {"people": args.people, "seed": args.seed, "cpus": os.cpu_count(), "replay": window,
+    figures: dict[str, Any] = {"people": args.people, "seed": args.seed, "engine": engine, "cpus": os.cpu_count(),
+                               "replay": window,
                                "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     rows: list[dict[str, Any]] = []
     t0 = history_end(scenario)
@@ -713,6 +727,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     figures = replay(args) if args.replay else run(args)
     if not (args.keep_run or args.replay):
-        shutil.rmtree(Path(args.cache).resolve() / f"run-p{args.people}-s{args.seed}", ignore_errors=True)
+        shutil.rmtree(run_dir_of(Path(args.cache).resolve(), args.people, args.seed), ignore_errors=True)
     failed = any("error" in (figures.get(k) or {}) for k in ("extraction", "landing", "build", "incremental"))
     return 1 if failed else 0

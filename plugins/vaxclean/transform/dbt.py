@@ -75,6 +75,19 @@ def _release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+def _on_engine(args: list[str], target_dir: str, warehouse_dir: Path, *, start: bool) -> tuple[list[str], str]:
+    """The command on the configured engine (VAXCLEAN_ENGINE): on Spark the profile's `spark` target, with its
+    own artifacts (a manifest holds one adapter's macros) and, when the command runs models (`start`), the
+    local session started and the raw lake registered first. A command naming its target keeps it."""
+    if settings().engine != "spark" or "--target" in args:
+        return args, target_dir
+    if start:
+        from vaxclean.transform import spark
+
+        spark.prepare(warehouse_dir)  # the session dbt-spark's session method finds
+    return [*args, "--target", "spark"], f"{target_dir}_spark"
+
+
 def _cli_args(args: list[str], warehouse_dir: Path, vars: Mapping[str, Any] | None,
               target_dir: str = "target") -> list[str]:
     dbt_dir = warehouse_dir / "dbt"
@@ -180,8 +193,9 @@ def parse_manifest(*, warehouse_dir: Path, vars: Mapping[str, Any] | None = None
     warehouse_dir = Path(warehouse_dir).resolve()
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     with _environment(warehouse_dir):
+        args, target_dir = _on_engine(["parse", "--no-write-json"], "target", warehouse_dir, start=False)
         try:
-            outcome = dbtRunner(callbacks=[_log_event]).invoke(_cli_args(["parse", "--no-write-json"], warehouse_dir, vars))
+            outcome = dbtRunner(callbacks=[_log_event]).invoke(_cli_args(args, warehouse_dir, vars, target_dir))
         finally:
             _release_warehouse()
     if not outcome.success:
@@ -227,11 +241,7 @@ def run_dbt(args: list[str], *, warehouse_dir: Path, vars: Mapping[str, Any] | N
         knobs = settings()
         os.environ.setdefault("VAXCLEAN_DUCKDB_THREADS", str(knobs.duckdb_threads))
         os.environ.setdefault("VAXCLEAN_DUCKDB_MEMORY_LIMIT", knobs.duckdb_memory_limit)
-        if knobs.engine == "spark" and "--target" not in args:
-            from vaxclean.transform import spark
-
-            spark.prepare(warehouse_dir)  # the session dbt-spark's session method finds, the raw lake registered
-            args, target_dir = [*args, "--target", "spark"], f"{target_dir}_spark"
+        args, target_dir = _on_engine(args, target_dir, warehouse_dir, start=True)
         cli_args = _cli_args(args, warehouse_dir, vars, target_dir)
         log.info("dbt %s on %s", command, warehouse_dir)
         try:

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ def session(warehouse_dir: Path) -> Any:
     except ImportError as exc:
         raise EngineUnavailable("the Spark engine is not installed: run `make spark-setup`") from exc
     knobs = settings()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local mode's Python workers: this interpreter
     home = spark_dir(warehouse_dir)
     home.mkdir(parents=True, exist_ok=True)
     java_options = f"-Dderby.system.home={home} -Dderby.stream.error.file={home / 'derby.log'}"
@@ -97,12 +99,48 @@ def session(warehouse_dir: Path) -> Any:
         .config("spark.sql.parser.escapedStringLiterals", "true")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        # Splink's similarity functions (a jar in the splink package: nothing is downloaded), for its SparkAPI
+        # and for the models' damerau_levenshtein (Spark has none; DuckDB's is built in)
+        .config("spark.jars", similarity_jar_location())
+        # the duplicate chain's recursive CTE (int_dose_records_deduplicated) holds a row per duplicate and hop
+        .config("spark.sql.cteRecursionRowLimit", "-1")
+        # the Python UDFs (register_functions) run in this interpreter
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setCheckpointDir(str(home / "checkpoints"))  # Splink breaks long lineages with them
+    register_functions(spark)
     # pyspark logs a failed query's text and context as JSON; dbt reports the failure (masked) itself
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     return spark
+
+
+def similarity_jar_location() -> str:
+    from splink.backends.spark import similarity_jar_location as location
+
+    return location()
+
+
+JARO_WINKLER = "vaxclean_jaro_winkler"
+
+
+def register_functions(spark: Any) -> None:
+    """The functions the models call that Spark lacks or computes otherwise (session-scoped: a cluster registers
+    them once, `create function ... using jar` and the Python UDF): Damerau-Levenshtein from Splink's jar
+    (equal to DuckDB's), and Jaro-Winkler as DuckDB computes it (vaxclean.linkage.similarity: Spark's own
+    differs)."""
+    from pyspark import cloudpickle
+    from pyspark.sql.types import DoubleType
+
+    from vaxclean.linkage import similarity
+    from vaxclean.linkage.similarity import jaro_winkler_similarity
+
+    # shipped by value: an executor needs no vaxclean installed (the module imports the standard library only)
+    cloudpickle.register_pickle_by_value(similarity)
+    spark.udf.registerJavaFunction("damerau_levenshtein", "uk.gov.moj.dash.linkage.LevDamerauDistance", DoubleType())
+    spark.udf.register(JARO_WINKLER, jaro_winkler_similarity, DoubleType())
 
 
 _SPARK_TYPES = {
@@ -150,8 +188,64 @@ def prepare(warehouse_dir: Path) -> Any:
     raw_dir = Path(warehouse_dir).resolve() / "raw"
     init_raw(raw_dir)
     spark = session(warehouse_dir)
+    remove_orphan_table_folders(spark, warehouse_dir)
     register_raw_lake(spark, raw_dir)
+    enable_python_models_in_session()
     return spark
+
+
+def remove_orphan_table_folders(spark: Any, warehouse_dir: Path) -> list[str]:
+    """A build killed while it wrote a table leaves the table's folder without the table (the metastore
+    records a table once it is written): Spark refuses to create a table over it. Those folders, and only
+    those, are removed before a build; returns them."""
+    removed = []
+    for folder in sorted((spark_dir(warehouse_dir) / "tables").glob("*.db/*")):
+        schema, table = folder.parent.name.removesuffix(".db"), folder.name
+        if folder.is_dir() and not spark.catalog.tableExists(f"{schema}.{table}"):
+            shutil.rmtree(folder)
+            removed.append(f"{schema}.{table}")
+    if removed:
+        log.warning("removed the folders of %d tables a stopped build left half-written: %s", len(removed),
+                    ", ".join(removed))
+    return removed
+
+
+SESSION_SUBMISSION = "session"
+
+
+def enable_python_models_in_session() -> None:
+    """dbt-spark submits a Python model only to Databricks (a notebook on a cluster). With the `session`
+    method the Spark session is in this process: add a submission method `session` that runs the model's
+    compiled code here, with `spark` the session (as a Databricks notebook has it), and make it the default
+    of that method. Other methods keep dbt-spark's Databricks helpers."""
+    from dbt.adapters.base import PythonJobHelper
+    from dbt.adapters.spark.impl import SparkAdapter
+
+    if SESSION_SUBMISSION in SparkAdapter.python_submission_helpers.fget(None):  # type: ignore[attr-defined]
+        return
+
+    class SessionPythonJobHelper(PythonJobHelper):
+        def __init__(self, parsed_model: dict, credentials: Any) -> None:
+            self.name = f"{parsed_model['schema']}.{parsed_model['alias']}"
+
+        def submit(self, compiled_code: str) -> None:
+            from pyspark.sql import SparkSession
+
+            spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+            exec(compile(compiled_code, f"<python model {self.name}>", "exec"), {"spark": spark})  # noqa: S102
+
+    databricks_helpers = SparkAdapter.python_submission_helpers.fget  # type: ignore[attr-defined]
+    databricks_default = SparkAdapter.default_python_submission_method.fget  # type: ignore[attr-defined]
+
+    def helpers(adapter: Any) -> dict[str, type]:
+        return {**databricks_helpers(adapter), SESSION_SUBMISSION: SessionPythonJobHelper}
+
+    def default_method(adapter: Any) -> str:
+        method = getattr(adapter.config.credentials, "method", None)
+        return SESSION_SUBMISSION if str(method) == SESSION_SUBMISSION else databricks_default(adapter)
+
+    SparkAdapter.python_submission_helpers = property(helpers)  # type: ignore[method-assign,assignment]
+    SparkAdapter.default_python_submission_method = property(default_method)  # type: ignore[method-assign,assignment]
 
 
 def export_tables(spark: Any, tables: list[str], out_dir: Path) -> dict[str, Path]:
@@ -164,3 +258,40 @@ def export_tables(spark: Any, tables: list[str], out_dir: Path) -> dict[str, Pat
         spark.table(name).write.mode("overwrite").parquet(str(path))
         written[name] = path
     return written
+
+
+def _naive(data_type: Any) -> str:
+    """The type with every timestamp naive (Spark's session time zone is UTC: the same instants), as DuckDB's
+    TIMESTAMP columns are, nested ones included."""
+    return re.sub(r"\btimestamp\b", "timestamp_ntz", data_type.simpleString())
+
+
+def mirror_to_duckdb(spark: Any, relations: list[tuple[str, str]], warehouse_dir: Path) -> dict[str, int]:
+    """The Spark build's relations (schema, name) as tables of `<warehouse>/warehouse.duckdb`: what the gates,
+    the publisher and the commune files read, on either engine. Each goes through Parquet under
+    `<warehouse>/spark/export/`; returns the rows per relation."""
+    import duckdb
+
+    export_dir = spark_dir(warehouse_dir) / "export"
+    rows: dict[str, int] = {}
+    paths: dict[tuple[str, str], Path] = {}
+    for schema, name in relations:
+        frame = spark.table(f"{schema}.{name}")
+        columns = [f"cast(`{f.name}` as {_naive(f.dataType)}) as `{f.name}`" if "timestamp" in f.dataType.simpleString()
+                   else f"`{f.name}`" for f in frame.schema.fields]
+        path = export_dir / schema / name
+        frame.selectExpr(*columns).write.mode("overwrite").parquet(str(path))
+        paths[(schema, name)] = path
+    with duckdb.connect(str(Path(warehouse_dir) / "warehouse.duckdb")) as con:
+        con.execute("begin")  # every table of the layer replaced, or none (a build killed while mirroring)
+        for (schema, name), path in paths.items():
+            con.execute(f'create schema if not exists "{schema}"')
+            kind = con.execute("select table_type from information_schema.tables where table_schema = ? "
+                               "and table_name = ?", [schema, name]).fetchall()
+            if kind and kind[0][0] == "VIEW":  # a DuckDB build's view of the same model
+                con.execute(f'drop view "{schema}"."{name}"')
+            con.execute(f'create or replace table "{schema}"."{name}" as '
+                        f"select * from read_parquet('{path}/*.parquet')")
+            rows[f"{schema}.{name}"] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+        con.execute("commit")
+    return rows
