@@ -73,8 +73,8 @@ scenario: setup
 	$(PY) -m vaxclean.scenario generate --out "$(WAREHOUSE)/demo_scenario" --people $(PEOPLE) --seed $(SEED)
 
 # Province-scale benchmark (figures, not a test): PEOPLE defaults to the province's 1.3 M residents.
-bench: setup
-	$(PY) -m vaxclean.bench --people $(if $(filter command line,$(origin PEOPLE)),$(PEOPLE),1300000) --seed $(SEED) --cache "$(CURDIR)/var/bench"
+bench: setup $(if $(filter spark,$(ENGINE)),spark-setup)
+	VAXCLEAN_ENGINE=$(ENGINE) $(PY) -m vaxclean.bench --people $(if $(filter command line,$(origin PEOPLE)),$(PEOPLE),1300000) --seed $(SEED) --cache "$(CURDIR)/var/bench"
 
 lint: setup
 	$(VENV)/bin/ruff check plugins dags tests
