@@ -248,18 +248,6 @@ def enable_python_models_in_session() -> None:
     SparkAdapter.default_python_submission_method = property(default_method)  # type: ignore[method-assign,assignment]
 
 
-def export_tables(spark: Any, tables: list[str], out_dir: Path) -> dict[str, Path]:
-    """Each `schema.table` written as one Parquet directory under `out_dir` (<schema>__<table>), for DuckDB
-    to read: publishing and the engines' equivalence test."""
-    out_dir = Path(out_dir)
-    written = {}
-    for name in tables:
-        path = out_dir / name.replace(".", "__")
-        spark.table(name).write.mode("overwrite").parquet(str(path))
-        written[name] = path
-    return written
-
-
 def _naive(data_type: Any) -> str:
     """The type with every timestamp naive (Spark's session time zone is UTC: the same instants), as DuckDB's
     TIMESTAMP columns are, nested ones included."""
