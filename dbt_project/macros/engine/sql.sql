@@ -478,17 +478,6 @@
         then sequence(cast({{ first }} as date), cast({{ last }} as date), interval 1 day) end)
 {%- endmacro %}
 
-{#- Jinja: whether the table `relation` exists now (asked of the database: a table a hook or a strategy made
-    is not in dbt's relation cache) -#}
-{% macro relation_exists(relation) -%}
-    {{ return(adapter.dispatch('relation_exists', 'vaxclean')(relation)) }}
-{%- endmacro %}
-{% macro duckdb__relation_exists(relation) -%}
-    {{ return(run_query("select " ~ table_exists_sql(relation)).columns[0].values()[0]) }}
-{%- endmacro %}
-{% macro spark__relation_exists(relation) -%}
-    {{ return(run_query("show tables in " ~ relation.schema ~ " like '" ~ relation.identifier ~ "'") | length > 0) }}
-{%- endmacro %}
 
 {#- Jaro-Winkler similarity as DuckDB computes it (Spark's own finds the matching characters differently:
     vaxclean.linkage.similarity, registered in the session by vaxclean.transform.spark) -#}

@@ -28,7 +28,7 @@ from vaxclean.linkage.predict import (
     term_frequency_sql,
     tf_columns,
 )
-from vaxclean.transform.spark import JARO_WINKLER
+from vaxclean.transform.spark import JARO_WINKLER, spark_type
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,7 @@ def link(spark: Any, records: Any, citizens: Any, features: Any, model_path: Pat
         where rank <= 2
         group by record_id
     """)
-    columns = [f"cast({field.name} as {_SPARK_TYPE[str(field.type)]}) as {field.name}" for field in OUTPUT_SCHEMA]
+    columns = [f"cast({field.name} as {spark_type(field.type)}) as {field.name}" for field in OUTPUT_SCHEMA]
     log.info("linkage on Spark: %d citizens, planned in %.1fs", population_size, time.monotonic() - started)
     return best.selectExpr(*columns)
 
-
-_SPARK_TYPE = {"string": "string", "double": "double", "int64": "bigint"}

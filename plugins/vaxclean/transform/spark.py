@@ -153,12 +153,13 @@ _SPARK_TYPES = {
 }
 
 
-def _spark_type(data_type: pa.DataType) -> str:
+def spark_type(data_type: pa.DataType) -> str:
+    """The Spark SQL type of an Arrow type of the project's schemas (raw layer, linkage output)."""
     if pa.types.is_timestamp(data_type):
         return "timestamp"
     if data_type in _SPARK_TYPES:
         return _SPARK_TYPES[data_type]
-    raise ValueError(f"no Spark type for the raw layer's {data_type}")
+    raise ValueError(f"no Spark type for {data_type}")
 
 
 def raw_lake_ddl(raw_dir: Path) -> list[str]:
@@ -166,7 +167,7 @@ def raw_lake_ddl(raw_dir: Path) -> list[str]:
     an external table leaves its files alone)."""
     statements = [f"create database if not exists {RAW_SCHEMA}"]
     for table in RAW_TABLES.values():
-        columns = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in table.schema)
+        columns = ", ".join(f"`{f.name}` {spark_type(f.type)}" for f in table.schema)
         location = (Path(raw_dir).resolve() / table.name).as_uri()
         statements += [
             f"drop table if exists {RAW_SCHEMA}.{table.name}",
