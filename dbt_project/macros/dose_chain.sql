@@ -37,7 +37,16 @@
 {#- True when this build continues the previous one (the build record; see above). For the chain's tables
     that are not incremental (the scope models): an incremental model asks is_incremental(). -#}
 {% macro dose_chain_is_incremental() -%}
+    {{ return(adapter.dispatch('dose_chain_is_incremental', 'vaxclean')()) }}
+{%- endmacro %}
+
+{% macro default__dose_chain_is_incremental() -%}
     {{ return(var('build', {}).get('incremental', false)) }}
+{%- endmacro %}
+
+{#- a Spark build is full (macros/engine/full_builds.sql) -#}
+{% macro spark__dose_chain_is_incremental() -%}
+    {{ return(false) }}
 {%- endmacro %}
 
 

@@ -164,7 +164,7 @@
 {%- endmacro %}
 
 {#- text with a UTC offset or Z as the naive UTC timestamp; text dd/mm/yyyy[ HH:MM[:SS]] as a naive timestamp;
-    a TIMESTAMPTZ column as naive UTC (Spark's session time zone is UTC: its timestamps are already so) -#}
+    (a TIMESTAMPTZ column as naive UTC: normalize/timestamps.sql's to_utc_naive) -#}
 {% macro utc_of_offset_text(text) -%}
     {{ return(adapter.dispatch('utc_of_offset_text', 'vaxclean')(text)) }}
 {%- endmacro %}
@@ -193,15 +193,6 @@
     )
 {%- endmacro %}
 
-{% macro utc_naive(column) -%}
-    {{ return(adapter.dispatch('utc_naive', 'vaxclean')(column)) }}
-{%- endmacro %}
-{% macro duckdb__utc_naive(column) -%}
-    timezone('UTC', {{ column }})
-{%- endmacro %}
-{% macro spark__utc_naive(column) -%}
-    {{ column }}
-{%- endmacro %}
 
 {#- JSON: one field as text; several fields as a struct of texts, parsed once ({field: 'VARCHAR'}) -#}
 {% macro json_text(json, path) -%}
@@ -489,4 +480,10 @@
 {%- endmacro %}
 {% macro spark__jaro_winkler(a, b) -%}
     vaxclean_jaro_winkler({{ a }}, {{ b }})
+{%- endmacro %}
+
+{#- the non-null of several code expressions (`codes`: their SQL, comma-separated), as a list: a row's issues or
+    evidence -#}
+{% macro present_codes(codes) -%}
+    {{ list_keep(list_of([codes]), 'code', 'code is not null') }}
 {%- endmacro %}

@@ -13,5 +13,14 @@
 
 {#- to_utc_naive: a TIMESTAMPTZ column (load metadata) as naive UTC. -#}
 {% macro to_utc_naive(column) -%}
-    {{ utc_naive(column) }}
+    {{ return(adapter.dispatch('to_utc_naive', 'vaxclean')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__to_utc_naive(column) -%}
+    timezone('UTC', {{ column }})
+{%- endmacro %}
+
+{#- Spark's session time zone is UTC (vaxclean.transform.spark): its timestamps are already so -#}
+{% macro spark__to_utc_naive(column) -%}
+    {{ column }}
 {%- endmacro %}

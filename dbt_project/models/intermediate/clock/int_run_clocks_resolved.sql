@@ -23,7 +23,7 @@ observed as (
     select
         greatest(platform.seen_at, tickets.seen_at, calls.seen_at) as observed_at,
         -- the build's wall clock (UTC, naive like every timestamp here) plus a day
-        {{ utc_naive('now()') }} + interval 1 day as latest_allowed_at
+        {{ to_utc_naive('now()') }} + interval 1 day as latest_allowed_at
     from platform
     cross join tickets
     cross join calls

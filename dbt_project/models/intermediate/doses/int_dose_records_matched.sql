@@ -465,7 +465,7 @@ final as (
                 case when id_citizen_id is null and commune_candidates = 0 and province_candidates >= 1
                     then 'commune_mismatch' end
         {%- endset %}
-        {{ list_keep(list_of([issue_codes]), 'code', 'code is not null') }} as issues
+        {{ present_codes(issue_codes) }} as issues
     from decided
 )
 

@@ -147,7 +147,7 @@ final as (
                         and resolved.dose_number_reported is distinct from intervals.dose_sequence
                         then 'dose_number_inconsistent' end
             {%- endset %}
-            {{ list_keep(list_of([issue_codes]), 'code', 'code is not null') }}
+            {{ present_codes(issue_codes) }}
         ))) as issues,
         resolved.duplicate_of_source,
         resolved.duplicate_of_record_id,

@@ -97,7 +97,7 @@ final as (
                         and match_method in ('id', 'id_repaired', 'old_id', 'old_id_repaired')
                         then 'suspected_borrowed_identity' end
             {%- endset %}
-            {{ list_keep(list_of([issue_codes]), 'code', 'code is not null') }}
+            {{ present_codes(issue_codes) }}
         ) as issues,
         police_result,
         police_return_rejection,

@@ -33,7 +33,7 @@ previous as (
 
 -- the newest platform extraction the previous build had: the scan below skips the files extracted before it
 previous_watermark as (
-    select {{ utc_naive('extracted_until') }} as extracted_until from ({{ previous_extraction_watermark() }})
+    select {{ to_utc_naive('extracted_until') }} as extracted_until from ({{ previous_extraction_watermark() }})
 ),
 
 changes as (

@@ -290,7 +290,7 @@ final as (
             case when decided.has_one_commune then 'one_commune' end,
             case when decided.has_one_district and not decided.has_one_commune then 'one_district' end
         {%- endset %}
-        {{ list_keep(list_of([evidence_codes]), 'code', 'code is not null') }} as evidence,
+        {{ present_codes(evidence_codes) }} as evidence,
         decided.dose_records,
         round(decided.offline_share, 4) as offline_share,
         round(decided.working_age_share, 4) as working_age_share,
