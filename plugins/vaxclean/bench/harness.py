@@ -38,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from vaxclean.config import settings
+
 log = logging.getLogger("vaxclean.bench")
 
 MIB = 1024 * 1024
@@ -525,20 +527,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{cell(r['peak_rss_mib'], 9)} {cell(r['spill_mib'], 9)}  {r['note']}")
 
 
-def bench_engine() -> str:
-    """The engine the build workers use (they inherit VAXCLEAN_ENGINE: vaxclean.config)."""
-    return os.environ.get("VAXCLEAN_ENGINE") or "duckdb"
-
-
 def run_dir_of(cache: Path, people: int, seed: int) -> Path:
-    """A benchmark's run directory; one per engine (the same scenario, cached once, feeds both)."""
-    engine = bench_engine()
+    """A benchmark's run directory; one per engine (the same scenario, cached once, feeds both). The build
+    workers inherit VAXCLEAN_ENGINE (vaxclean.config)."""
+    engine = settings().engine
     return cache / f"run-p{people}-s{seed}{'' if engine == 'duckdb' else '-' + engine}"
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     cache = Path(args.cache).resolve()
-    engine = bench_engine()
+    engine = settings().engine
     run_dir = run_dir_of(cache, args.people, args.seed)
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -657,7 +655,7 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     """Another incremental build on the run `--keep-run` left: the next delta window, extracted and built
     (minutes saved per try when working on the incremental path; the warehouse moves on each time)."""
     cache = Path(args.cache).resolve()
-    engine = bench_engine()
+    engine = settings().engine
     run_dir = run_dir_of(cache, args.people, args.seed)
     scenario = scenario_dir(cache, args.people, args.seed)
     if not (run_dir / "warehouse" / "warehouse.duckdb").exists() or not scenario.exists():

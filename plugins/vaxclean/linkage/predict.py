@@ -153,6 +153,24 @@ def term_frequency_sql(population: str, column: str, values: str | None = None) 
     """
 
 
+def splink_settings(model: dict, population_size: int) -> dict:
+    """The model's Splink settings for a run: the prior 1 / `population_size` (calibrated when the population
+    is larger than the training scenario's)."""
+    return {**model, "probability_two_random_records_match": 1.0 / max(population_size, 1)}
+
+
+def record_citizen_pairs_sql(predictions: str) -> str:
+    """SELECT of Splink's predictions (table `predictions`, link_only between datasets `records` and
+    `citizens`) as record_id, citizen_id, match_weight, match_probability, whichever side each came on."""
+    return f"""
+        select
+            case when source_dataset_l = 'records' then unique_id_l else unique_id_r end as record_id,
+            case when source_dataset_l = 'records' then unique_id_r else unique_id_l end as citizen_id,
+            match_weight, match_probability
+        from {predictions}
+    """
+
+
 def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: str, *,
                 population_size: int, term_frequencies: dict[str, str]) -> str:
     """Splink predict between tables `left` (records) and `right` (citizens) of `con`, both with the
@@ -161,8 +179,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: s
     tf column, term_frequency_sql) come from the whole population, when `right` holds only some of it."""
     from splink import DuckDBAPI, Linker
 
-    settings = dict(model)
-    settings["probability_two_random_records_match"] = 1.0 / max(population_size, 1)
+    settings = splink_settings(model, population_size)
     db_api = DuckDBAPI(connection=con)
     sdf_left = db_api.register(left, dataset_display_name="records")
     sdf_right = db_api.register(right, dataset_display_name="citizens")
@@ -173,14 +190,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, model: dict, left: str, right: s
         linker.table_management.register_term_frequency_lookup(
             db_api.register(term_frequencies[column]), column)
     predictions = linker.inference.predict(warning_mode="never")
-    con.execute(f"""
-        create or replace table scored_pairs as
-        select
-            case when source_dataset_l = 'records' then unique_id_l else unique_id_r end as record_id,
-            case when source_dataset_l = 'records' then unique_id_r else unique_id_l end as citizen_id,
-            match_weight, match_probability
-        from {predictions.physical_name}
-    """)
+    con.execute(f"create or replace table scored_pairs as {record_citizen_pairs_sql(predictions.physical_name)}")
     return "scored_pairs"
 
 

@@ -25,6 +25,8 @@ from vaxclean.linkage.predict import (
     features_only_sql,
     load_model,
     needs_linkage_sql,
+    record_citizen_pairs_sql,
+    splink_settings,
     term_frequency_sql,
     tf_columns,
 )
@@ -53,11 +55,10 @@ def to_spark_sql(sql: str) -> str:
 
 
 def spark_settings(model: dict, population_size: int) -> dict:
-    """The model's Splink settings for Spark: every SQL condition and blocking rule transpiled, the prior
-    1 / population size (as on DuckDB: predict.score_pairs)."""
-    settings = copy.deepcopy(model)
+    """The model's Splink settings (predict.splink_settings) for Spark: every SQL condition and blocking rule
+    transpiled."""
+    settings = copy.deepcopy(splink_settings(model, population_size))
     settings["sql_dialect"] = "spark"
-    settings["probability_two_random_records_match"] = 1.0 / max(population_size, 1)
     for rule in settings["blocking_rules_to_generate_predictions"]:
         rule["blocking_rule"] = to_spark_sql(rule["blocking_rule"])
         rule["sql_dialect"] = "spark"
@@ -100,14 +101,8 @@ def link(spark: Any, records: Any, citizens: Any, features: Any, model_path: Pat
     predictions = linker.inference.predict(warning_mode="never").as_spark_dataframe()
     predictions.createOrReplaceTempView("vaxclean_linkage_pairs")
     # the two best candidates per record: highest weight, then the smaller citizen_id (as on DuckDB)
-    best = spark.sql("""
-        with pairs as (
-            select
-                case when source_dataset_l = 'records' then unique_id_l else unique_id_r end as record_id,
-                case when source_dataset_l = 'records' then unique_id_r else unique_id_l end as citizen_id,
-                match_weight, match_probability
-            from vaxclean_linkage_pairs
-        ),
+    best = spark.sql(f"""
+        with pairs as ({record_citizen_pairs_sql("vaxclean_linkage_pairs")}),
         ranked as (
             select *,
                 row_number() over (partition by record_id order by match_weight desc, citizen_id) as rank,

@@ -16,6 +16,7 @@ VAXCLEAN_SPARK_SHUFFLE_PARTITIONS.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -73,8 +74,13 @@ def spark_dir(warehouse_dir: Path) -> Path:
 
 
 def session(warehouse_dir: Path) -> Any:
-    """The local Spark session of a build on `warehouse_dir` (created once per process; Hive support, as
-    dbt-spark's session method asks for it)."""
+    """The local Spark session of a build on `warehouse_dir`, started once per process (Hive support, as
+    dbt-spark's session method asks for it); later calls (the next layer's dbt command, the mirror) get it."""
+    return _started(Path(warehouse_dir).resolve())
+
+
+@functools.cache
+def _started(warehouse_dir: Path) -> Any:
     java_version()
     try:
         from pyspark.sql import SparkSession
@@ -104,9 +110,6 @@ def session(warehouse_dir: Path) -> Any:
         .config("spark.jars", similarity_jar_location())
         # the duplicate chain's recursive CTE (int_dose_records_deduplicated) holds a row per duplicate and hop
         .config("spark.sql.cteRecursionRowLimit", "-1")
-        # the Python UDFs (register_functions) run in this interpreter
-        .config("spark.pyspark.python", sys.executable)
-        .config("spark.pyspark.driver.python", sys.executable)
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
@@ -135,12 +138,11 @@ def register_functions(spark: Any) -> None:
     from pyspark.sql.types import DoubleType
 
     from vaxclean.linkage import similarity
-    from vaxclean.linkage.similarity import jaro_winkler_similarity
 
     # shipped by value: an executor needs no vaxclean installed (the module imports the standard library only)
     cloudpickle.register_pickle_by_value(similarity)
     spark.udf.registerJavaFunction("damerau_levenshtein", "uk.gov.moj.dash.linkage.LevDamerauDistance", DoubleType())
-    spark.udf.register(JARO_WINKLER, jaro_winkler_similarity, DoubleType())
+    spark.udf.register(JARO_WINKLER, similarity.jaro_winkler_similarity, DoubleType())
 
 
 _SPARK_TYPES = {
